@@ -47,6 +47,7 @@ const startedAt = new Date();
 let phase: ControlPlanePhase = 'starting';
 let readyAt: string | undefined;
 let stopping: Promise<void> | undefined;
+const componentReadyMs: Record<string, number> = {};
 
 const pdeathsig = hasSetprivPdeathsig();
 
@@ -197,12 +198,13 @@ async function main(): Promise<void> {
     emit({ event: 'progress', message: `starting ${component.name}` });
     const entry = startComponent(component);
     await waitReady(entry);
-    emit({ event: 'progress', message: `${component.name} ready (${Date.now() - startedAt.getTime()} ms)` });
+    componentReadyMs[component.name] = Date.now() - startedAt.getTime();
+    emit({ event: 'progress', message: `${component.name} ready (${componentReadyMs[component.name]} ms)` });
   }
   await waitDefaultServiceAccount(60_000);
   readyAt = new Date().toISOString();
   setPhase('running');
-  emit({ event: 'ready', elapsedMs: Date.now() - startedAt.getTime() });
+  emit({ event: 'ready', elapsedMs: Date.now() - startedAt.getTime(), componentReadyMs });
 }
 
 main().catch((error: unknown) => {

@@ -42,6 +42,8 @@ export interface ControlPlane {
   readonly binDir: string;
   readonly supervisorPid: number;
   readonly startMs: number;
+  /** When each component became ready, in ms from the supervisor's start (attached mode only). */
+  readonly componentReadyMs: Readonly<Record<string, number>>;
   /** Stops every component (and, unless `keepData`, removes the data directory). */
   stop(options?: { readonly keepData?: boolean }): Promise<void>;
 }
@@ -124,9 +126,10 @@ async function startOnce(
   const child = spawnSupervisor(specFile, dataDir, mode);
   const supervisorPid = child.pid;
   if (supervisorPid === undefined) throw new Error('could not spawn the control-plane supervisor');
-  await (mode === 'attached'
-    ? awaitReadyAttached(child, progress)
-    : awaitReadyDetached(spec.stateFile, supervisorPid, progress));
+  const componentReadyMs =
+    mode === 'attached'
+      ? await awaitReadyAttached(child, progress)
+      : await awaitReadyDetached(spec.stateFile, supervisorPid, progress);
 
   const handle: ControlPlane = {
     dataDir,
@@ -137,6 +140,7 @@ async function startOnce(
     binDir: bin,
     supervisorPid,
     startMs: Date.now() - started,
+    componentReadyMs,
     stop: async ({ keepData = false } = {}) => {
       await stopSupervisor(supervisorPid, mode === 'attached' ? child : undefined);
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
@@ -159,7 +163,10 @@ function spawnSupervisor(specFile: string, dataDir: string, mode: 'attached' | '
   return child;
 }
 
-function awaitReadyAttached(child: ChildProcess, progress: ProgressSink): Promise<void> {
+function awaitReadyAttached(
+  child: ChildProcess,
+  progress: ProgressSink,
+): Promise<Readonly<Record<string, number>>> {
   return new Promise((resolve, reject) => {
     if (!child.stdout) {
       reject(new Error('supervisor has no stdout'));
@@ -171,18 +178,18 @@ function awaitReadyAttached(child: ChildProcess, progress: ProgressSink): Promis
     }, START_TIMEOUT_MS);
     const lines = createInterface({ input: child.stdout });
     let settled = false;
-    const settle = (error?: Error) => {
+    const settle = (outcome: Error | Readonly<Record<string, number>>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (error) reject(error);
-      else resolve();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
     };
     lines.on('line', (line) => {
       const event = parseSupervisorEvent(line);
       if (!event) return;
       if (event.event === 'progress') progress(event.message);
-      else if (event.event === 'ready') settle();
+      else if (event.event === 'ready') settle(event.componentReadyMs);
       else if (event.event === 'failed') settle(new Error(event.message));
     });
     child.once('exit', (code) => {
@@ -191,7 +198,11 @@ function awaitReadyAttached(child: ChildProcess, progress: ProgressSink): Promis
   });
 }
 
-async function awaitReadyDetached(stateFile: string, pid: number, progress: ProgressSink): Promise<void> {
+async function awaitReadyDetached(
+  stateFile: string,
+  pid: number,
+  progress: ProgressSink,
+): Promise<Readonly<Record<string, number>>> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastPhase = '';
   while (Date.now() < deadline) {
@@ -200,7 +211,7 @@ async function awaitReadyDetached(stateFile: string, pid: number, progress: Prog
       lastPhase = state.phase;
       progress(`control plane ${state.phase}`);
     }
-    if (state?.phase === 'running') return;
+    if (state?.phase === 'running') return {};
     if (state?.phase === 'failed') throw new Error(state.message ?? 'failed');
     if (!isAlive(pid)) throw new Error('the supervisor exited before the cluster was ready');
     await new Promise((resolve) => setTimeout(resolve, 250));

@@ -16,7 +16,12 @@ export interface SupervisorSpec {
 /** One JSON line on the supervisor's stdout. */
 export type SupervisorEvent =
   | { readonly event: 'progress'; readonly message: string }
-  | { readonly event: 'ready'; readonly elapsedMs: number }
+  | {
+      readonly event: 'ready';
+      readonly elapsedMs: number;
+      /** Milliseconds from the supervisor's start until each component answered its readiness probe. */
+      readonly componentReadyMs: Readonly<Record<string, number>>;
+    }
   | { readonly event: 'failed'; readonly message: string }
   | { readonly event: 'stopped' };
 
