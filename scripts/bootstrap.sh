@@ -12,7 +12,8 @@ say() { printf '[bootstrap] %s\n' "$*" >&2; }
 # npm dependencies: install when missing or when the lockfile changed since the last install.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund
+  # --loglevel=error: the system Node may be older than the engines fields say; the project brings Node 24.
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # Debian packages.
