@@ -1,0 +1,49 @@
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+
+/**
+ * The rollout engine's view of one rollout, handed to rollout hooks. All of it is derived from Kubernetes
+ * objects (the Deployment, its ReplicaSets, the ModuleRollout), so plugins keep no state of their own.
+ */
+export interface RolloutView {
+  readonly namespace: string;
+  readonly deployment: V1Deployment;
+  /** The ModuleRollout's name: `<deployment>-r<revision>`. */
+  readonly name: string;
+  readonly stableRevision: number | undefined;
+  readonly targetRevision: number;
+  /** Desired replicas of the Deployment (after `desiredReplicas`). */
+  readonly replicas: number;
+  /** Batch in progress or last completed, 1-based; 0 before the first. */
+  readonly currentBatch: number;
+  /** Per-batch timestamps (ms since epoch) as recorded in the ModuleRollout status. */
+  readonly batches: readonly BatchRecord[];
+  /** Strategy options after precedence (ModuleRollout spec > annotation > config > default), by plugin. */
+  readonly options: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The latest human confirmation (spec.confirmedBatch), 0 when none. */
+  readonly confirmedBatch: number;
+  /** Whether this is a first install, a pure scale, an undo. */
+  readonly kind: 'first-install' | 'update' | 'undo';
+}
+
+export interface BatchRecord {
+  readonly index: number;
+  /** Cumulative target: pods whose module is ACTIVATED at the target version once this batch is done. */
+  readonly target: number;
+  readonly startedAt?: number;
+  readonly completedAt?: number;
+}
+
+/** Cumulative targets, for example [1, 6, 10]. */
+export interface Plan {
+  readonly targets: readonly number[];
+}
+
+/** The batch a hold or completion check is about. */
+export interface Batch {
+  /** 1-based. */
+  readonly index: number;
+  readonly target: number;
+  readonly previousTarget: number;
+  /** The pods of the target revision counted for this batch. */
+  readonly pods: readonly V1Pod[];
+}
