@@ -18,6 +18,7 @@ import type { Tunnel, TunnelEvent } from './tunnel/tunnel.ts';
 import { KMC_VERSION } from './version.ts';
 import { BaseRegistry } from './vnode/base-registry.ts';
 import { VNodeController } from './vnode/vnode-controller.ts';
+import { ModuleController } from './module/module-controller.ts';
 
 export interface OrchestratorOptions {
   readonly config: KmcConfig;
@@ -50,6 +51,7 @@ export class Orchestrator {
   #tunnel: Tunnel | undefined;
   #broker: EmbeddedBroker | undefined;
   #vnodes: VNodeController | undefined;
+  #modules: ModuleController | undefined;
   #elector: LeaderElector | undefined;
   #leading = false;
   #started = false;
@@ -109,6 +111,9 @@ export class Orchestrator {
       url = this.#broker.url;
       logger.info({ url }, 'embedded MQTT broker started (no mqtt.url configured)');
     }
+    this.hooks.baseOnline.tap('kmc', (base) => {
+      this.#modules?.onBaseOnline(base);
+    });
     const password = config.mqtt.password ?? (await readPasswordFile(config.mqtt.passwordFile));
     const tunnel = new MqttTunnel({
       url,
@@ -156,6 +161,24 @@ export class Orchestrator {
       metrics: this.metrics,
       clock: this.clock,
     });
+    const vnodes = this.#vnodes;
+    this.#modules = new ModuleController({
+      kc: this.kc,
+      namespaces: config.watch.namespaces,
+      registry: this.registry,
+      liveness: {
+        silenceMs: config.bases.silenceSeconds * 1000,
+        brokerLossGraceMs: config.mqtt.lossGraceSeconds * 1000,
+      },
+      tunnel,
+      hooks: this.hooks,
+      events: this.events,
+      logger: logger.child({ component: 'module' }),
+      metrics: this.metrics,
+      clock: this.clock,
+      retentionMaxMs: config.retention.maxSeconds * 1000,
+      nodes: () => vnodes.nodes,
+    });
     await tunnel.start();
     this.#started = true;
 
@@ -186,6 +209,7 @@ export class Orchestrator {
   async stop(): Promise<void> {
     await this.#elector?.stop();
     this.#leading = false;
+    await this.#modules?.stop();
     await this.#vnodes?.stop();
     await this.hooks.shutdown.promise().catch((error: unknown) => {
       this.logger.warn({ err: describeError(error) }, 'a plugin failed to shut down');
@@ -199,10 +223,12 @@ export class Orchestrator {
     this.#leading = true;
     this.metrics.leader.set({ name: 'kmc' }, 1);
     await this.#vnodes?.startLeading();
+    await this.#modules?.startLeading();
   }
 
   #onTunnelEvent(event: TunnelEvent): void {
     this.#vnodes?.onTunnelEvent(event);
+    this.#modules?.onTunnelEvent(event);
   }
 }
 

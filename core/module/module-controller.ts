@@ -1,0 +1,733 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1DaemonSet,
+  type V1Deployment,
+  type V1Node,
+  type V1Pod,
+  type V1PodStatus,
+  type V1ReplicaSet,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import type { Clock } from '../clock.ts';
+import { Controller, type ReconcileResult } from '../controller/controller.ts';
+import { describeError, PluginError } from '../errors.ts';
+import type { Hold } from '../hold.ts';
+import type { Hooks, ModuleEvent } from '../hooks.ts';
+import { nodeRef, podRef, type EventRecorder } from '../kube/event-recorder.ts';
+import { Informer, type InformerEvent } from '../kube/informer.ts';
+import { isConflict, isNotFound } from '../kube/kube-errors.ts';
+import { FIELD_MANAGER, serverSideApply } from '../kube/patch-options.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { BizModel } from '../tunnel/protocol/messages.ts';
+import type { BizStatus, Tunnel, TunnelEvent } from '../tunnel/tunnel.ts';
+import type { BaseRecord, BaseRegistry, LivenessSettings } from '../vnode/base-registry.ts';
+import { BaseModules } from './base-modules.ts';
+import { planBase, type BasePlan, type PodView } from './base-plan.ts';
+import {
+  DELETION_COST,
+  SUPERSEDED_DELETION_COST,
+  isAdmitted,
+  isDisrupted,
+  isModulePod,
+  moduleKey,
+  NOT_A_MODULE_POD,
+  podModules,
+  type ModuleSpec,
+} from './module-pod.ts';
+import { PodIndex } from './pod-index.ts';
+import { foreignPodStatus, modulePodStatus } from './pod-status.ts';
+import {
+  RECORDS_FIELD_MANAGER,
+  readRecords,
+  recordAnnotations,
+  sameRecords,
+  type NodeRecords,
+} from './node-records.ts';
+import { WorkloadIndex } from './workload-index.ts';
+
+export interface ModuleControllerOptions {
+  readonly kc: KubeConfig;
+  readonly namespaces: readonly string[];
+  readonly registry: BaseRegistry;
+  readonly liveness: LivenessSettings;
+  readonly tunnel: Tunnel;
+  readonly hooks: Hooks;
+  readonly events: EventRecorder;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly retentionMaxMs: number;
+  /** The node cache of the VNode controller: node records live in its annotations. */
+  readonly nodes: () => Informer<V1Node>;
+}
+
+/**
+ * Module pods become install / uninstall commands, and base reports become pod status (ARCHITECTURE §2.2).
+ * Keyed by node: a base's pods, instances, claims and retentions are decided together in one pure plan
+ * (base-plan.ts), then carried out in a crash-safe order — admissions and records are written before the
+ * commands that depend on them, so a restarted controller never installs twice or uninstalls what is claimed.
+ */
+export class ModuleController {
+  readonly #options: ModuleControllerOptions;
+  readonly #core: CoreV1Api;
+  readonly #controller: Controller;
+  readonly #pods = new PodIndex();
+  readonly #podInformers: Informer<V1Pod>[] = [];
+  readonly #workloads: WorkloadIndex;
+  readonly #workloadInformers: {
+    deployments: Informer<V1Deployment>;
+    replicaSets: Informer<V1ReplicaSet>;
+    daemonSets: Informer<V1DaemonSet>;
+    statefulSets: Informer<V1StatefulSet>;
+  };
+  readonly #bases = new Map<string, BaseModules>();
+  /** Statuses last written, by pod uid, to skip writes that change nothing. */
+  readonly #written = new Map<string, unknown>();
+  readonly #baselineWanted = new Set<string>();
+  #leading = false;
+
+  constructor(options: ModuleControllerOptions) {
+    this.#options = options;
+    const { kc, logger, metrics, namespaces } = options;
+    this.#core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    this.#controller = new Controller({
+      name: 'module',
+      logger: logger.child({ controller: 'module' }),
+      reconcile: (key) => this.#reconcile(key),
+      workers: 4,
+      isQuiet: isConflict,
+      observer: {
+        reconciled: (controller, result, ms) => {
+          metrics.reconciles.inc({ controller, result });
+          metrics.reconcileTime.observe({ controller }, ms / 1000);
+        },
+      },
+    });
+    const scopes = namespaces.length > 0 ? namespaces : [undefined];
+    for (const namespace of scopes) {
+      // Bound pods only: an unscheduled pod is nothing for a kubelet to do.
+      const fieldSelector = 'spec.nodeName!=';
+      this.#podInformers.push(
+        new Informer<V1Pod>({
+          kc,
+          path: namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
+          list: () =>
+            namespace
+              ? this.#core.listNamespacedPod({ namespace, fieldSelector })
+              : this.#core.listPodForAllNamespaces({ fieldSelector }),
+          fieldSelector,
+          logger,
+          onEvent: (event, pod) => {
+            this.#onPod(event, pod);
+          },
+        }),
+      );
+    }
+    const workloadInformer = <T extends KubernetesObject>(
+      plural: string,
+      listAll: () => Promise<KubernetesListObject<T>>,
+    ) =>
+      new Informer<T>({
+        kc,
+        path: `/apis/apps/v1/${plural}`,
+        list: listAll,
+        logger,
+        onEvent: (_event, object) => {
+          this.#onWorkload(object.metadata?.uid);
+        },
+      });
+    this.#workloadInformers = {
+      deployments: workloadInformer<V1Deployment>('deployments', () => apps.listDeploymentForAllNamespaces()),
+      replicaSets: workloadInformer<V1ReplicaSet>('replicasets', () => apps.listReplicaSetForAllNamespaces()),
+      daemonSets: workloadInformer<V1DaemonSet>('daemonsets', () => apps.listDaemonSetForAllNamespaces()),
+      statefulSets: workloadInformer<V1StatefulSet>('statefulsets', () =>
+        apps.listStatefulSetForAllNamespaces(),
+      ),
+    };
+    this.#workloads = new WorkloadIndex(this.#workloadInformers, this.#pods);
+  }
+
+  get workloads(): WorkloadIndex {
+    return this.#workloads;
+  }
+
+  get pods(): PodIndex {
+    return this.#pods;
+  }
+
+  /** Tunnel events reach every replica; only the leader acts on them. */
+  onTunnelEvent(event: TunnelEvent): void {
+    const now = this.#options.clock.now();
+    const record = this.#options.registry.get(event.baseId);
+    if (!record) return;
+    const modules = this.#base(event.baseId);
+    switch (event.type) {
+      case 'heartbeat':
+        return;
+      case 'health':
+        return;
+      case 'baselineQuery':
+        // A new base process: nothing it had is there any more, until it installs its baseline.
+        modules.resetForNewProcess();
+        this.#baselineWanted.add(record.nodeName);
+        break;
+      case 'inventory':
+        modules.applyInventory(event, now);
+        break;
+      case 'operation':
+        modules.applyOperation(event, now);
+        void this.#observeOperation(
+          record,
+          event.command,
+          event.bizName,
+          event.bizVersion,
+          event.success || event.code === 'NOT_FOUND_BIZ' || event.code === 'REPEAT_BIZ',
+          event.message,
+        );
+        break;
+      case 'batchInstall':
+        modules.applyBatchInstall(event, now);
+        break;
+    }
+    this.#enqueue(record.nodeName);
+  }
+
+  /** A base came (back) online: ask for its module list now rather than at the next poll. */
+  onBaseOnline(record: BaseRecord): void {
+    if (!this.#leading) return;
+    this.#options.tunnel.queryAllBiz(record.baseId).catch(() => undefined);
+    this.#enqueue(record.nodeName);
+  }
+
+  async startLeading(): Promise<void> {
+    const informers = [...this.#podInformers, ...Object.values(this.#workloadInformers)];
+    await Promise.all(informers.map((informer) => informer.start()));
+    await Promise.all(informers.map((informer) => informer.synced()));
+    this.#leading = true;
+    this.#controller.start();
+    for (const record of this.#options.registry.all()) {
+      this.#enqueue(record.nodeName);
+      this.#options.tunnel.queryAllBiz(record.baseId).catch(() => undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#leading = false;
+    await this.#controller.stop();
+    for (const informer of [...this.#podInformers, ...Object.values(this.#workloadInformers)])
+      await informer.stop();
+  }
+
+  #base(baseId: string): BaseModules {
+    let modules = this.#bases.get(baseId);
+    if (!modules) {
+      modules = new BaseModules();
+      this.#bases.set(baseId, modules);
+    }
+    return modules;
+  }
+
+  #enqueue(nodeName: string | undefined): void {
+    if (this.#leading && nodeName) this.#controller.enqueue(nodeName);
+  }
+
+  #onPod(event: InformerEvent, pod: V1Pod): void {
+    const { previousNode } = this.#pods.apply(event, pod);
+    const node = pod.spec?.nodeName;
+    if (node && this.#options.registry.byNodeName(node)) this.#enqueue(node);
+    if (previousNode && previousNode !== node && this.#options.registry.byNodeName(previousNode))
+      this.#enqueue(previousNode);
+    // A pod's readiness can release retentions on other bases (the workload now has all its Ready pods).
+    if (event !== 'add') for (const owner of pod.metadata?.ownerReferences ?? []) this.#onWorkload(owner.uid);
+  }
+
+  /** A workload changed: look again at bases that hold its pods or keep its retentions. */
+  #onWorkload(uid: string | undefined): void {
+    if (!this.#leading || !uid) return;
+    for (const record of this.#options.registry.all()) {
+      const node = this.#options.nodes().get(record.nodeName);
+      const records = readRecords(node);
+      if (records.retentions.some((r) => r.workload.uid === uid)) this.#enqueue(record.nodeName);
+    }
+    for (const pod of this.#pods.byOwner(uid)) this.#enqueue(pod.spec?.nodeName);
+    for (const rs of this.#workloadInformers.replicaSets.list()) {
+      if (rs.metadata?.ownerReferences?.some((ref) => ref.uid === uid)) {
+        for (const pod of this.#pods.byOwner(rs.metadata.uid ?? '')) this.#enqueue(pod.spec?.nodeName);
+      }
+    }
+  }
+
+  async #reconcile(nodeName: string): Promise<ReconcileResult | undefined> {
+    const { registry, clock, liveness: settings } = this.#options;
+    const record = registry.byNodeName(nodeName);
+    if (!record) return undefined;
+    const node = this.#options.nodes().get(nodeName);
+    const now = clock.now();
+    const modules = this.#base(record.baseId);
+    modules.expire(now);
+    const liveness = registry.liveness(record, now, settings);
+    const baseAlive = liveness.state === 'alive';
+    const baseTrusted = record.heardSinceStart;
+    const records = readRecords(node);
+
+    const views = this.#pods.onNode(nodeName).map((pod) => this.#view(pod));
+    const gate = new Map<string, Hold | undefined>();
+    if (baseAlive && baseTrusted) {
+      for (const view of views) {
+        if (view.deleting || view.admitted || !view.isModulePod || !view.parsed.ok) continue;
+        gate.set(view.uid, await this.#askGate(view, record, modules));
+      }
+    }
+
+    if (this.#baselineWanted.delete(nodeName) && baseAlive) {
+      await this.#sendBaseline(record, views, records, modules, node);
+    }
+
+    const plan = planBase({
+      now,
+      baseAlive,
+      baseTrusted,
+      inventoryKnown: modules.inventoryKnown,
+      pods: views,
+      inventory: modules.inventory,
+      inFlight: modules.inFlight,
+      recentlyGone: modules.recentlyGone,
+      uninstallFailedAt: modules.uninstallFailedAt,
+      records,
+      facts: this.#workloads,
+      gate,
+      retentionMaxMs: this.#options.retentionMaxMs,
+    });
+    this.#options.logger.debug(
+      {
+        node: nodeName,
+        alive: baseAlive,
+        trusted: baseTrusted,
+        inventoryKnown: modules.inventoryKnown,
+        inventory: [...modules.inventory.values()].map(
+          (s) => `${s.bizName}:${s.bizVersion}=${s.state ?? '?'}`,
+        ),
+        inFlight: [...modules.inFlight.keys()],
+        pods: views.map(
+          (v) =>
+            `${v.pod.metadata?.name ?? ''}${v.deleting ? '(deleting)' : ''}${v.admitted ? '' : '(unadmitted)'}`,
+        ),
+        admit: plan.admit.length,
+        installs: plan.installs.map((i) => i.key),
+        uninstalls: plan.uninstalls.map((u) => u.key),
+        finalize: plan.finalize.map((v) => v.pod.metadata?.name),
+        retentions: plan.records.retentions.length,
+      },
+      'base plan',
+    );
+    await this.#execute(plan, record, modules, records, node, now, baseAlive, views);
+    return plan.recheckAfterMs === undefined ? undefined : { requeueAfterMs: plan.recheckAfterMs };
+  }
+
+  #view(pod: V1Pod): PodView {
+    const deletion = pod.metadata?.deletionTimestamp;
+    return {
+      pod,
+      uid: pod.metadata?.uid ?? '',
+      isModulePod: isModulePod(pod),
+      parsed: podModules(pod),
+      admitted: isAdmitted(pod),
+      deleting: deletion !== undefined,
+      deletionDeadline: deletion ? new Date(deletion).getTime() : undefined,
+      disrupted: isDisrupted(pod),
+      workload: this.#workloads.ownerOf(pod),
+      currentRevision: this.#workloads.isCurrentRevision(pod),
+    };
+  }
+
+  async #askGate(view: PodView, record: BaseRecord, modules: BaseModules): Promise<Hold | undefined> {
+    try {
+      return await this.#options.hooks.holdInstall.promise(view.pod, {
+        base: record,
+        node: this.#options.nodes().get(record.nodeName),
+        modules: view.parsed.modules.map((m) => ({
+          bizName: m.bizName,
+          bizVersion: m.bizVersion,
+          onBase: modules.inventory.get(moduleKey(m.bizName, m.bizVersion)),
+        })),
+      });
+    } catch (error) {
+      // A failing gate holds the pod (safe side) and says whose code failed.
+      const message = error instanceof PluginError ? error.message : describeError(error);
+      this.#options.metrics.pluginErrors.inc({
+        plugin: error instanceof PluginError ? error.pluginName : 'unknown',
+        hook: 'holdInstall',
+      });
+      return { reason: 'PluginError', message, recheckAfterMs: 10_000 };
+    }
+  }
+
+  async #execute(
+    plan: BasePlan,
+    record: BaseRecord,
+    modules: BaseModules,
+    before: NodeRecords,
+    node: V1Node | undefined,
+    now: number,
+    baseAlive: boolean,
+    views: readonly PodView[],
+  ): Promise<void> {
+    const { tunnel, hooks, metrics, events, logger } = this.#options;
+    // 1. The gate's decisions are on the pods before anything is installed for them.
+    const admitted = new Set(plan.admit.map((view) => view.uid));
+    for (const view of plan.admit) {
+      await this.#writeStatus(view, record, modules, undefined, undefined, true);
+    }
+    for (const { pod, hold } of plan.hold) {
+      await this.#writeStatus(pod, record, modules, hold, undefined, false);
+    }
+    // 2. Ledger and retentions are on the Node before installs or deletions rely on them.
+    if (!sameRecords(before, plan.records)) await this.#writeRecords(record.nodeName, plan.records, node);
+    // 3. Commands.
+    for (const uninstall of plan.uninstalls) {
+      const event = this.#moduleEvent(record, uninstall.spec, uninstall.pod?.pod);
+      await hooks.beforeUninstall.promise(event);
+      modules.sent(uninstall.key, 'uninstall', now);
+      try {
+        await tunnel.uninstallBiz(record.baseId, bizModel(uninstall.spec));
+        metrics.uninstalls.inc({ result: 'sent' });
+        logger.info(
+          { base: record.baseId, module: uninstall.key, reason: uninstall.reason },
+          'uninstall sent',
+        );
+      } catch (error) {
+        modules.inFlight.delete(uninstall.key);
+        throw error;
+      }
+    }
+    for (const install of plan.installs) {
+      const event = this.#moduleEvent(record, install.spec, install.pod?.pod);
+      await hooks.beforeInstall.promise(event);
+      modules.sent(install.key, 'install', now);
+      try {
+        await tunnel.installBiz(record.baseId, bizModel(install.spec));
+        metrics.installs.inc({ result: 'sent' });
+        logger.info({ base: record.baseId, module: install.key }, 'install sent');
+      } catch (error) {
+        modules.inFlight.delete(install.key);
+        throw error;
+      }
+    }
+    // 4. Deleted pods whose termination is complete: we are their kubelet.
+    for (const view of plan.finalize) await this.#finalize(view);
+    // 5. Status: superseded pods first, so the ReplicaSet sees the old pod NotReady before the new one Ready.
+    if (baseAlive) {
+      const ordered = [...views].sort(
+        (a, b) => Number(plan.superseded.has(b.uid)) - Number(plan.superseded.has(a.uid)),
+      );
+      for (const view of ordered) {
+        if (view.deleting || admitted.has(view.uid) || plan.hold.some((h) => h.pod.uid === view.uid))
+          continue;
+        if (!view.isModulePod) {
+          await this.#writeForeign(view);
+          continue;
+        }
+        const held = !view.admitted ? heldOf(view) : undefined;
+        await this.#writeStatus(view, record, modules, held, plan.superseded.get(view.uid), view.admitted);
+      }
+    }
+    // 6. Events.
+    for (const note of plan.notes) {
+      events.record(
+        note.about === 'node' ? nodeRef(record.nodeName) : podRef(note.about.pod),
+        note.type,
+        note.reason,
+        note.message,
+      );
+    }
+  }
+
+  async #writeStatus(
+    view: PodView,
+    record: BaseRecord,
+    modules: BaseModules,
+    hold: Hold | undefined,
+    superseded: { reason: 'Superseded' | 'BizDeactivate'; message: string } | undefined,
+    admitted: boolean,
+  ): Promise<void> {
+    const { pod } = view;
+    const reports = new Map<string, BizStatus | undefined>();
+    const installing = new Set<string>();
+    for (const module of view.parsed.modules) {
+      const key = moduleKey(module.bizName, module.bizVersion);
+      reports.set(module.bizName, modules.inventory.get(key));
+      if (modules.inFlight.get(key)?.op === 'install') installing.add(module.bizName);
+    }
+    const base = modulePodStatus({
+      pod,
+      now: new Date(this.#options.clock.now()),
+      baseIP: record.localIP,
+      modules: view.parsed.modules,
+      invalid: view.parsed.ok ? [] : view.parsed.invalid,
+      admitted,
+      hold,
+      reports,
+      installing,
+      superseded,
+    });
+    const status = this.#options.hooks.podStatus.call(base, pod, {
+      base: record,
+      modules: view.parsed.modules.map((m) => ({
+        container: m.bizName,
+        bizVersion: m.bizVersion,
+        status: reports.get(m.bizName),
+      })),
+    });
+    if (!view.parsed.ok) {
+      const first = view.parsed.invalid[0];
+      const shown = pod.status?.containerStatuses?.some((c) => c.state?.waiting?.reason === first?.reason);
+      if (first && !shown)
+        this.#options.events.record(
+          podRef(pod),
+          'Warning',
+          first.reason,
+          `${first.container}: ${first.message}`,
+        );
+    }
+    for (const [name, report] of reports) {
+      const previous = pod.status?.containerStatuses?.find((c) => c.name === name);
+      if (report?.state === 'BROKEN' && previous?.state?.waiting?.message !== report.message) {
+        this.#options.events.record(
+          podRef(pod),
+          'Warning',
+          'InstallFailed',
+          `${name}:${report.bizVersion} failed on base ${record.baseId}: ${report.reason ?? ''} ${report.message ?? ''}`.trim(),
+        );
+      }
+    }
+    await this.#applyStatus(pod, status);
+    if (superseded && pod.metadata?.annotations?.[DELETION_COST] !== SUPERSEDED_DELETION_COST) {
+      await this.#setDeletionCost(pod);
+    }
+  }
+
+  async #applyStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
+    const uid = pod.metadata?.uid ?? '';
+    const shape = comparable(status);
+    if (
+      isDeepStrictEqual(this.#written.get(uid), shape) &&
+      isDeepStrictEqual(comparable(pod.status ?? {}, status), shape)
+    )
+      return;
+    try {
+      await this.#core.patchNamespacedPodStatus(
+        {
+          name: pod.metadata?.name ?? '',
+          namespace: pod.metadata?.namespace ?? '',
+          body: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: pod.metadata?.name, namespace: pod.metadata?.namespace, uid },
+            status,
+          },
+          fieldManager: FIELD_MANAGER,
+          force: true,
+        },
+        serverSideApply(),
+      );
+      this.#options.metrics.apiWrites.inc({ resource: 'pods/status', verb: 'apply' });
+      this.#written.set(uid, shape);
+      const reportAt = this.#bases.get(
+        this.#options.registry.byNodeName(pod.spec?.nodeName ?? '')?.baseId ?? '',
+      )?.lastReportAt;
+      if (reportAt)
+        this.#options.metrics.reportToStatus.observe((this.#options.clock.now() - reportAt) / 1000);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+  }
+
+  async #setDeletionCost(pod: V1Pod): Promise<void> {
+    try {
+      await this.#core.patchNamespacedPod(
+        {
+          name: pod.metadata?.name ?? '',
+          namespace: pod.metadata?.namespace ?? '',
+          body: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              name: pod.metadata?.name,
+              annotations: { [DELETION_COST]: SUPERSEDED_DELETION_COST },
+            },
+          },
+          fieldManager: FIELD_MANAGER,
+          force: true,
+        },
+        serverSideApply(),
+      );
+      this.#options.metrics.apiWrites.inc({ resource: 'pods', verb: 'apply' });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async #writeForeign(view: PodView): Promise<void> {
+    const { pod } = view;
+    if (pod.status?.conditions?.some((c) => c.type === NOT_A_MODULE_POD && c.status === 'True')) return;
+    const status = foreignPodStatus(pod, new Date(this.#options.clock.now()));
+    await this.#applyStatus(pod, status);
+    this.#options.events.record(
+      podRef(pod),
+      'Warning',
+      'NotAModulePod',
+      `pod ${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''} landed on a Koupleless base but is not a module pod: not run. ` +
+        'Give DaemonSets the node affinity "type NotIn [virtual-kubelet]".',
+    );
+  }
+
+  async #finalize(view: PodView): Promise<void> {
+    const { pod } = view;
+    try {
+      await this.#core.deleteNamespacedPod({
+        name: pod.metadata?.name ?? '',
+        namespace: pod.metadata?.namespace ?? '',
+        // In the body: client-node 2.0 does not send a gracePeriodSeconds=0 given as a parameter (checked on
+        // the real API server: the pod stayed Terminating). The UID precondition: a pod recreated under the
+        // same name (StatefulSet) is not ours to delete.
+        body: { gracePeriodSeconds: 0, preconditions: { uid: view.uid } },
+      });
+      this.#options.metrics.apiWrites.inc({ resource: 'pods', verb: 'delete' });
+    } catch (error) {
+      if (!isNotFound(error) && !isConflict(error)) throw error;
+    }
+    this.#written.delete(view.uid);
+  }
+
+  async #writeRecords(nodeName: string, records: NodeRecords, node: V1Node | undefined): Promise<void> {
+    if (!node) return;
+    await this.#core.patchNode(
+      {
+        name: nodeName,
+        body: {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: nodeName, annotations: recordAnnotations(records) },
+        },
+        fieldManager: RECORDS_FIELD_MANAGER,
+        force: true,
+      },
+      serverSideApply(),
+    );
+    this.#options.metrics.apiWrites.inc({ resource: 'nodes', verb: 'apply' });
+  }
+
+  /**
+   * The answer to a base's queryBaseline: every instance with a claim on it (admitted pods, retentions), the
+   * current version last so it is the one left active where the base switches.
+   */
+  async #sendBaseline(
+    record: BaseRecord,
+    views: readonly PodView[],
+    records: NodeRecords,
+    modules: BaseModules,
+    node: V1Node | undefined,
+  ): Promise<void> {
+    const items = new Map<string, { spec: ModuleSpec; current: boolean }>();
+    for (const view of views) {
+      if (view.deleting || !view.admitted || !view.parsed.ok) continue;
+      for (const spec of view.parsed.modules) {
+        items.set(moduleKey(spec.bizName, spec.bizVersion), { spec, current: view.currentRevision });
+      }
+    }
+    for (const retention of records.retentions) {
+      const key = moduleKey(retention.bizName, retention.bizVersion);
+      if (!items.has(key)) items.set(key, { spec: retention, current: false });
+    }
+    const ordered = [...items.entries()].sort(([, a], [, b]) => Number(a.current) - Number(b.current));
+    const now = this.#options.clock.now();
+    const ledger = { ...records.ledger };
+    for (const [key] of ordered) ledger[key] = now;
+    if (ordered.length > 0) await this.#writeRecords(record.nodeName, { ...records, ledger }, node);
+    modules.baselineUrls.clear();
+    for (const [key, { spec }] of ordered) {
+      modules.baselineUrls.set(spec.bizUrl, key);
+      modules.sent(key, 'install', now);
+    }
+    await this.#options.tunnel.sendBaseline(
+      record.baseId,
+      ordered.map(([, { spec }]) => bizModel(spec)),
+    );
+    this.#options.logger.info({ base: record.baseId, modules: ordered.map(([key]) => key) }, 'baseline sent');
+  }
+
+  #moduleEvent(record: BaseRecord, spec: ModuleSpec, pod: V1Pod | undefined, message?: string): ModuleEvent {
+    return { base: record, ...spec, pod, ...(message !== undefined ? { message } : {}) };
+  }
+
+  async #observeOperation(
+    record: BaseRecord,
+    command: 'installBiz' | 'uninstallBiz',
+    bizName: string,
+    bizVersion: string,
+    success: boolean,
+    message: string,
+  ): Promise<void> {
+    if (!this.#leading) return;
+    const { hooks, metrics, logger } = this.#options;
+    const event = this.#moduleEvent(record, { bizName, bizVersion, bizUrl: '' }, undefined, message);
+    try {
+      if (command === 'installBiz') {
+        metrics.installs.inc({ result: success ? 'succeeded' : 'failed' });
+        await (success ? hooks.afterInstall : hooks.installFailed).promise(event);
+      } else {
+        metrics.uninstalls.inc({ result: success ? 'succeeded' : 'failed' });
+        if (success) await hooks.afterUninstall.promise(event);
+      }
+    } catch (error) {
+      logger.warn({ err: describeError(error) }, 'an install / uninstall observer failed');
+    }
+  }
+}
+
+function heldOf(view: PodView): Hold | undefined {
+  const condition = view.pod.status?.conditions?.find(
+    (c) => c.type === 'koupleless.io/InstallHeld' && c.status === 'True',
+  );
+  return condition
+    ? { reason: condition.reason ?? 'InstallHeld', message: condition.message ?? '' }
+    : undefined;
+}
+
+function bizModel(spec: ModuleSpec): BizModel {
+  return { bizName: spec.bizName, bizVersion: spec.bizVersion, bizUrl: spec.bizUrl };
+}
+
+/** The part of a status that matters for "did anything change" (times of unchanged conditions are kept anyway). */
+function comparable(status: V1PodStatus, like?: V1PodStatus): unknown {
+  const types = new Set((like ?? status).conditions?.map((c) => c.type));
+  return {
+    phase: status.phase,
+    reason: status.reason,
+    conditions: (status.conditions ?? [])
+      .filter((c) => types.has(c.type))
+      .map((c) => ({ type: c.type, status: c.status, reason: c.reason ?? '', message: c.message ?? '' }))
+      .sort((a, b) => a.type.localeCompare(b.type)),
+    // Times are left out: the API server keeps whole seconds, so they would never compare equal.
+    containers: (status.containerStatuses ?? []).map((c) => ({
+      name: c.name,
+      ready: c.ready,
+      running: c.state?.running !== undefined,
+      waiting: c.state?.waiting
+        ? `${c.state.waiting.reason ?? ''}|${c.state.waiting.message ?? ''}`
+        : undefined,
+      terminated: c.state?.terminated
+        ? `${c.state.terminated.reason ?? ''}|${c.state.terminated.message ?? ''}`
+        : undefined,
+    })),
+    podIP: status.podIP,
+  };
+}

@@ -1,0 +1,115 @@
+import type { V1Node } from '@kubernetes/client-node';
+
+/**
+ * What kmc must remember about the module instances on a base, kept in annotations it owns on the base's Node
+ * (field manager `kmc-modules`), so a restarted controller or a new leader knows it (ARCHITECTURE §2.2):
+ * - the install ledger: which instances kmc installed (only those may be uninstalled as strays);
+ * - retentions: workload-level claims that keep an instance installed after its pod is gone;
+ * - the activation mode detected on the base.
+ */
+export const RECORD_ANNOTATIONS = {
+  ledger: 'kmc.koupleless.io/installed',
+  retentions: 'kmc.koupleless.io/retentions',
+  mode: 'kmc.koupleless.io/activation-mode',
+} as const;
+
+export const RECORDS_FIELD_MANAGER = 'kmc-modules';
+
+export interface WorkloadRef {
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+export type RetentionReason = 'rollout' | 'disruption';
+
+export interface Retention {
+  readonly bizName: string;
+  readonly bizVersion: string;
+  readonly bizUrl: string;
+  readonly reason: RetentionReason;
+  readonly workload: WorkloadRef;
+  /** The pod whose deletion left this retention. */
+  readonly podUid: string;
+  readonly since: number;
+}
+
+/** How a base treats a second version of a module name (detected on the first such install). */
+export type ActivationMode = 'unknown' | 'keeps-both' | 'switches' | 'installs-deactivated';
+
+export interface NodeRecords {
+  /** Keys `name:version` kmc installed, with when. */
+  readonly ledger: Readonly<Record<string, number>>;
+  readonly retentions: readonly Retention[];
+  readonly mode: ActivationMode;
+}
+
+export const EMPTY_RECORDS: NodeRecords = { ledger: {}, retentions: [], mode: 'unknown' };
+
+export function readRecords(node: V1Node | undefined): NodeRecords {
+  const annotations = node?.metadata?.annotations ?? {};
+  const mode = annotations[RECORD_ANNOTATIONS.mode];
+  return {
+    ledger: parseJson(annotations[RECORD_ANNOTATIONS.ledger], {}, isLedger),
+    retentions: parseJson(annotations[RECORD_ANNOTATIONS.retentions], [], isRetentionList),
+    mode: isMode(mode) ? mode : 'unknown',
+  };
+}
+
+export function recordAnnotations(records: NodeRecords): Record<string, string> {
+  return {
+    [RECORD_ANNOTATIONS.ledger]: JSON.stringify(sortKeys(records.ledger)),
+    [RECORD_ANNOTATIONS.retentions]: JSON.stringify(records.retentions),
+    [RECORD_ANNOTATIONS.mode]: records.mode,
+  };
+}
+
+export function sameRecords(a: NodeRecords, b: NodeRecords): boolean {
+  const x = recordAnnotations(a);
+  const y = recordAnnotations(b);
+  return Object.keys(x).every((key) => x[key] === y[key]);
+}
+
+function sortKeys(value: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function parseJson<T>(text: string | undefined, fallback: T, valid: (value: unknown) => value is T): T {
+  if (!text) return fallback;
+  try {
+    const value: unknown = JSON.parse(text);
+    return valid(value) ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function isLedger(value: unknown): value is Record<string, number> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'number')
+  );
+}
+
+function isRetentionList(value: unknown): value is Retention[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (item: unknown) =>
+        typeof item === 'object' &&
+        item !== null &&
+        typeof (item as Retention).bizName === 'string' &&
+        typeof (item as Retention).bizVersion === 'string' &&
+        typeof (item as Retention).workload === 'object',
+    )
+  );
+}
+
+function isMode(value: unknown): value is ActivationMode {
+  return (
+    value === 'keeps-both' || value === 'switches' || value === 'installs-deactivated' || value === 'unknown'
+  );
+}

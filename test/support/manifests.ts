@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { parse, stringify } from 'yaml';
+
+/** An example manifest from examples/manifests, parsed, for a test to adapt (names, base selectors). */
+export async function exampleManifest<T = Record<string, unknown>>(file: string): Promise<T> {
+  const text = await readFile(new URL(`../../examples/manifests/${file}`, import.meta.url), 'utf8');
+  return parse(text) as T;
+}
+
+export function toYaml(value: unknown): string {
+  return stringify(value);
+}
+
+/**
+ * Points a module workload at this test's bases: their name label (unique per test, since nodes are
+ * cluster-scoped) replaces the example's `base`.
+ */
+export function selectBases(
+  manifest: ModuleWorkload,
+  baseName: string,
+  baseVersion = '1.0.0',
+): ModuleWorkload {
+  const terms =
+    manifest.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+      ?.nodeSelectorTerms ?? [];
+  for (const term of terms) {
+    for (const expression of term.matchExpressions ?? []) {
+      if (expression.key === 'base.koupleless.io/name') expression.values = [baseName];
+      if (expression.key === 'base.koupleless.io/version') expression.values = [baseVersion];
+    }
+  }
+  return manifest;
+}
+
+export interface ModuleWorkload {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec: {
+    replicas?: number;
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        containers: { name: string; image: string; env?: { name: string; value: string }[] }[];
+        affinity?: {
+          nodeAffinity?: {
+            requiredDuringSchedulingIgnoredDuringExecution?: {
+              nodeSelectorTerms?: {
+                matchExpressions?: { key: string; operator: string; values?: string[] }[];
+              }[];
+            };
+          };
+        };
+      };
+    };
+    [key: string]: unknown;
+  };
+}
+
+/** Sets module `name` of a workload to `version` (image and BIZ_VERSION), as a release does. */
+export function setModuleVersion(manifest: ModuleWorkload, name: string, version: string): ModuleWorkload {
+  for (const container of manifest.spec.template.spec.containers) {
+    if (container.name !== name) continue;
+    container.image = `https://example.invalid/modules/${name}-${version}-ark-biz.jar`;
+    container.env = [{ name: 'BIZ_VERSION', value: version }];
+  }
+  manifest.spec.template.metadata.labels['module.koupleless.io/version'] = version;
+  return manifest;
+}
