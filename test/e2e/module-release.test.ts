@@ -5,8 +5,8 @@ import { KmcHarness } from '../support/kmc-harness.ts';
 import { kubectl, uniqueName } from '../support/kube.ts';
 import {
   exampleManifest,
+  renameModule,
   selectBases,
-  setModuleVersion,
   toYaml,
   type ModuleWorkload,
 } from '../support/manifests.ts';
@@ -152,15 +152,7 @@ describe('module release with the corrected example Deployment', () => {
     const failing = bases[2];
     if (!failing) throw new Error('no base');
     // A second module, biz2, whose install fails on one base only.
-    const biz2 = structuredClone(manifest);
-    biz2.metadata.name = 'biz2';
-    biz2.spec['selector'] = { matchLabels: { app: 'biz2' } };
-    biz2.spec.template.metadata.labels['app'] = 'biz2';
-    biz2.spec.template.metadata.labels['module.koupleless.io/name'] = 'biz2';
-    const container = biz2.spec.template.spec.containers[0];
-    if (container) container.name = 'biz2';
-    setModuleVersion(biz2, 'biz2', '0.0.1');
-    await apply(biz2);
+    await apply(renameModule(manifest, 'biz2'));
     const biz2Pods = async () =>
       (await core.listNamespacedPod({ namespace, labelSelector: 'app=biz2' })).items;
     const broken = await waitFor(

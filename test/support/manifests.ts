@@ -57,6 +57,18 @@ export interface ModuleWorkload {
   };
 }
 
+/**
+ * A copy of a module workload for another module: workload name, app label, selector, module labels, container
+ * name and the anti-affinity selector all follow.
+ */
+export function renameModule(manifest: ModuleWorkload, name: string, version = '0.0.1'): ModuleWorkload {
+  const copy = JSON.parse(
+    JSON.stringify(manifest).replaceAll('"biz1"', JSON.stringify(name)),
+  ) as ModuleWorkload;
+  copy.metadata.name = name;
+  return setModuleVersion(copy, name, version);
+}
+
 /** Sets module `name` of a workload to `version` (image and BIZ_VERSION), as a release does. */
 export function setModuleVersion(manifest: ModuleWorkload, name: string, version: string): ModuleWorkload {
   for (const container of manifest.spec.template.spec.containers) {
