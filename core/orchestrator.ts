@@ -227,6 +227,12 @@ export class Orchestrator {
   }
 
   #onTunnelEvent(event: TunnelEvent): void {
+    // A base becomes known by its heartbeat; anything else from a base nobody has heard is dropped and counted.
+    if (event.type !== 'heartbeat' && !this.registry.get(event.baseId)) {
+      this.metrics.tunnelDropped.inc({ reason: 'unknown-base', kind: event.type });
+      this.logger.debug({ baseId: event.baseId, type: event.type }, 'message from an unknown base dropped');
+      return;
+    }
     this.#vnodes?.onTunnelEvent(event);
     this.#modules?.onTunnelEvent(event);
   }
