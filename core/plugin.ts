@@ -12,10 +12,23 @@ export interface KmcPlugin {
   apply(orchestrator: Orchestrator): void;
 }
 
-/** The shape of a plugin module's default export for configs that name plugins by path or package. */
+/**
+ * A plugin class: a static name and options schema, and a constructor that takes the validated options. Built-in
+ * plugins are written this way; a custom plugin module may default-export one.
+ */
+export interface PluginClass<Options = unknown> {
+  readonly pluginName: string;
+  readonly optionsSchema: z.ZodType<Options>;
+  /** One line for `kmc validate` and the docs. */
+  readonly description?: string;
+  new (options: Options): KmcPlugin;
+}
+
+/** The other shape a custom plugin module may default-export: a factory with the same metadata. */
 export interface PluginFactory<Options = unknown> {
   readonly pluginName: string;
   readonly optionsSchema?: z.ZodType<Options>;
+  readonly description?: string;
   create(options: Options): KmcPlugin;
 }
 

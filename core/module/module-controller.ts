@@ -508,6 +508,18 @@ export class ModuleController {
       }
     }
     await this.#applyStatus(pod, status);
+    if (status.phase === 'Failed') {
+      // A plugin failed the pod (biz-deactivate with failPod): as its kubelet, kmc removes it; its owner
+      // replaces it, and its deactivated module, now unclaimed, is uninstalled.
+      this.#options.events.record(
+        podRef(pod),
+        'Normal',
+        'FailedPodRemoved',
+        status.message ?? 'pod failed: removed',
+      );
+      await this.#finalize(view);
+      return;
+    }
     if (superseded && pod.metadata?.annotations?.[DELETION_COST] !== SUPERSEDED_DELETION_COST) {
       await this.#setDeletionCost(pod);
     }

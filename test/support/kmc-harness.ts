@@ -18,6 +18,8 @@ export interface KmcHarnessOptions {
   readonly plugins?: readonly KmcPlugin[];
   /** Use this broker instead of a fresh one (to restart kmc against the same bases). */
   readonly broker?: EmbeddedBroker;
+  /** Start no kmc in this process (tests that run `kmc run` processes themselves). Default true. */
+  readonly startKmc?: boolean;
 }
 
 export class KmcHarness {
@@ -46,7 +48,7 @@ export class KmcHarness {
   static async start(options: KmcHarnessOptions = {}): Promise<KmcHarness> {
     const broker = options.broker ?? (await startEmbeddedBroker());
     const harness = new KmcHarness(broker, !options.broker, options);
-    await harness.startKmc();
+    if (options.startKmc ?? true) await harness.startKmc();
     return harness;
   }
 
@@ -61,9 +63,9 @@ export class KmcHarness {
     return latest;
   }
 
-  /** Starts (another) kmc replica with this harness's config. */
-  async startKmc(extra: UserConfig = {}): Promise<Orchestrator> {
-    const user: UserConfig = {
+  /** This harness's kmc config (test timers, its env, zone and broker), with `extra` merged in. */
+  kmcConfig(extra: UserConfig = {}): UserConfig {
+    return {
       ...this.#config,
       ...extra,
       env: this.env,
@@ -80,9 +82,14 @@ export class KmcHarness {
       },
       leaderElection: { enabled: false, ...this.#config.leaderElection, ...extra.leaderElection },
       server: { port: 0, ...this.#config.server, ...extra.server },
+      log: { level: 'info', ...this.#config.log, ...extra.log },
     };
+  }
+
+  /** Starts (another) kmc replica in this process with this harness's config. */
+  async startKmc(extra: UserConfig = {}): Promise<Orchestrator> {
     const orchestrator = new Orchestrator({
-      config: configSchema.parse(user),
+      config: configSchema.parse(this.kmcConfig(extra)),
       kc: this.kc,
       plugins: this.#plugins,
       logger: this.logger,
