@@ -35,6 +35,8 @@ export interface BasePlanInput {
   readonly now: number;
   /** Heard within its silence timeout (commands can reach it, pods may run). */
   readonly baseAlive: boolean;
+  /** Known not to run: silent past its timeout, deactivated, or replaced. (Neither alive nor gone: not heard yet.) */
+  readonly baseGone: boolean;
   /** Heard by this process (not only adopted after a restart): uninstall decisions are allowed. */
   readonly baseTrusted: boolean;
   /** A complete module list arrived since the base's process started. */
@@ -149,10 +151,12 @@ export function planBase(input: BasePlanInput): BasePlan {
   const finalize: PodView[] = [];
   for (const view of pods) {
     if (!view.deleting) continue;
-    if (!view.isModulePod || !view.admitted || !view.parsed.ok || !input.baseAlive) {
+    if (!view.isModulePod || !view.admitted || !view.parsed.ok || input.baseGone) {
       finalize.push(view);
       continue;
     }
+    // Not heard since a restart yet: whether it still runs the module decides what to do, so wait.
+    if (!input.baseAlive) continue;
     // After a restart, no uninstall decision until the base has been heard (or its silence timeout passed).
     if (!input.baseTrusted) continue;
     let done = true;

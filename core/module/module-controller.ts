@@ -293,6 +293,8 @@ export class ModuleController {
     const plan = planBase({
       now,
       baseAlive,
+      baseGone:
+        liveness.state === 'silent' || liveness.state === 'deactivated' || liveness.state === 'replaced',
       baseTrusted,
       inventoryKnown: modules.inventoryKnown,
       pods: views,
@@ -324,6 +326,7 @@ export class ModuleController {
         uninstalls: plan.uninstalls.map((u) => u.key),
         finalize: plan.finalize.map((v) => v.pod.metadata?.name),
         retentions: plan.records.retentions.length,
+        notes: plan.notes.map((n) => `${n.reason}: ${n.message}`),
       },
       'base plan',
     );
