@@ -38,8 +38,17 @@ export class BizDeactivatePlugin implements KmcPlugin {
       if (deactivated.length === 0) return status;
       const names = deactivated.map((m) => `${m.container}:${m.bizVersion}`).join(', ');
       const all = deactivated.length === report.modules.length;
+      const containers = new Set(deactivated.map((m) => m.container));
       return {
         ...status,
+        // kubectl shows a waiting container's reason over the pod's: both say BizDeactivate, the base's own
+        // reason stays in the container's message.
+        containerStatuses: (status.containerStatuses ?? []).map((container) => {
+          const waiting = container.state?.waiting;
+          if (!containers.has(container.name) || !waiting) return container;
+          const because = [waiting.reason, waiting.message].filter(Boolean).join(': ');
+          return { ...container, state: { waiting: { reason: 'BizDeactivate', message: because } } };
+        }),
         reason: 'BizDeactivate',
         message: `deactivated on the base: ${names}`,
         ...(all && this.#options.failPod ? { phase: 'Failed' } : {}),

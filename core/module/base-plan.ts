@@ -250,14 +250,18 @@ export function planBase(input: BasePlanInput): BasePlan {
     }
   }
   const currentVersionOf = new Map<string, string>();
+  /** Names whose current version comes from the workload's update target (not from install order). */
+  const currentFromWorkload = new Set<string>();
   for (const [bizName, list] of byName) {
     const versionOf = (view: PodView) =>
       view.parsed.modules.find((m) => m.bizName === bizName)?.bizVersion ?? '';
     const versions = new Set(list.map(versionOf));
     if (versions.size < 2) continue;
-    const current = currentVersionFor(bizName, list, versions);
-    if (current === undefined) continue;
+    const decided = currentVersionFor(bizName, list, versions);
+    if (decided === undefined) continue;
+    const current = decided.version;
     currentVersionOf.set(bizName, current);
+    if (decided.fromWorkload) currentFromWorkload.add(bizName);
     if (!activated(moduleKey(bizName, current))) continue;
     for (const view of list) {
       const version = versionOf(view);
@@ -274,21 +278,28 @@ export function planBase(input: BasePlanInput): BasePlan {
     bizName: string,
     list: readonly PodView[],
     versions: ReadonlySet<string>,
-  ): string | undefined {
+  ): { version: string; fromWorkload: boolean } | undefined {
     const workloads = new Set(list.map((view) => view.workload?.uid));
     const only = list[0]?.workload;
     if (workloads.size === 1 && only) {
       const version = facts.currentVersion(only, bizName);
-      if (version !== undefined && versions.has(version)) return version;
+      if (version !== undefined && versions.has(version)) return { version, fromWorkload: true };
     }
-    // Across workloads and for bare pods: install order, i.e. the version activated last.
+    // Across workloads and for bare pods: install order — the version activated last, or one installed
+    // deactivated after it (a base that cannot switch).
     let latest: { version: string; at: number } | undefined;
     for (const version of versions) {
       const status = inventory.get(moduleKey(bizName, version));
       if (status?.state !== 'ACTIVATED') continue;
       if (!latest || status.changeTime > latest.at) latest = { version, at: status.changeTime };
     }
-    return latest?.version;
+    for (const version of versions) {
+      const status = inventory.get(moduleKey(bizName, version));
+      const installedDeactivated = status?.state === 'DEACTIVATED' && status.reason !== 'SWITCHED';
+      if (installedDeactivated && latest && status.changeTime > latest.at)
+        latest = { version, at: status.changeTime };
+    }
+    return latest ? { version: latest.version, fromWorkload: false } : undefined;
   }
 
   // ---- base modes: detect, and update uninstall-first where the base cannot switch ------------------------------
@@ -392,6 +403,7 @@ export function planBase(input: BasePlanInput): BasePlan {
       // Revision guard: never put an older version back beside the current version of the same workload.
       const current = currentVersionOf.get(spec.bizName);
       if (
+        currentFromWorkload.has(spec.bizName) &&
         current !== undefined &&
         current !== spec.bizVersion &&
         claims.has(moduleKey(spec.bizName, current))

@@ -20,9 +20,13 @@ export function selectBases(
   baseName: string,
   baseVersion = '1.0.0',
 ): ModuleWorkload {
+  // A bare Pod carries its spec directly; workloads carry it in their template.
+  const podSpec =
+    manifest.kind === 'Pod'
+      ? (manifest.spec as unknown as ModuleWorkload['spec']['template']['spec'])
+      : manifest.spec.template.spec;
   const terms =
-    manifest.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
-      ?.nodeSelectorTerms ?? [];
+    podSpec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const term of terms) {
     for (const expression of term.matchExpressions ?? []) {
       if (expression.key === 'base.koupleless.io/name') expression.values = [baseName];
