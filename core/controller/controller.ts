@@ -15,6 +15,8 @@ export type Reconciler = (key: string, signal: AbortSignal) => Promise<Reconcile
 
 export interface ControllerObserver {
   reconciled?(controller: string, result: 'success' | 'requeue' | 'error' | 'terminal', ms: number): void;
+  /** Keys waiting in the queue, after each key is taken. */
+  depth?(controller: string, depth: number): void;
 }
 
 export interface ControllerOptions {
@@ -67,6 +69,7 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      observer?.depth?.(this.name, this.queue.length);
       const started = Date.now();
       try {
         const result = await reconcile(key, this.#abort.signal);

@@ -108,6 +108,9 @@ export class ModuleController {
           metrics.reconciles.inc({ controller, result });
           metrics.reconcileTime.observe({ controller }, ms / 1000);
         },
+        depth: (controller, depth) => {
+          metrics.queueDepth.set({ name: controller }, depth);
+        },
       },
     });
     const scopes = namespaces.length > 0 ? namespaces : [undefined];

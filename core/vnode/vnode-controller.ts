@@ -86,6 +86,9 @@ export class VNodeController {
           metrics.reconciles.inc({ controller, result });
           metrics.reconcileTime.observe({ controller }, ms / 1000);
         },
+        depth: (controller, depth) => {
+          metrics.queueDepth.set({ name: controller }, depth);
+        },
       },
     });
     this.#nodes = new Informer<V1Node>({

@@ -9,6 +9,7 @@ const BUDGET_MS: Readonly<Record<string, number>> = {
   unit: 10_000,
   wire: 60_000,
   e2e: 300_000,
+  'e2e-mosquitto': 300_000,
   'e2e-serial': 420_000,
 };
 

@@ -1,12 +1,19 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../core/broker/embedded-broker.ts';
+import type { EmbeddedBroker } from '../../core/broker/embedded-broker.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
 import { Orchestrator } from '../../core/orchestrator.ts';
 import type { KmcPlugin } from '../../core/plugin.ts';
 import { SimulatedBase, type SimulatedBaseOptions } from '../../core/sim/simulated-base.ts';
 import { configSchema, type UserConfig } from '../../config/config-schema.ts';
 import { testKubeConfig } from './kube.ts';
+import { AEDES, MOSQUITTO, type TestBroker } from './brokers.ts';
 import { uniqueId } from './unique-id.ts';
+
+/**
+ * The broker a harness starts: aedes by default, Debian's mosquitto when KMC_TEST_BROKER=mosquitto (the
+ * e2e-mosquitto project runs the core suite that way).
+ */
+export const TEST_BROKER = process.env['KMC_TEST_BROKER'] === 'mosquitto' ? MOSQUITTO : AEDES;
 
 /**
  * One test's world: a broker, a kmc orchestrator against the run's control plane, and simulated bases. Each
@@ -17,7 +24,7 @@ export interface KmcHarnessOptions {
   readonly config?: UserConfig;
   readonly plugins?: readonly KmcPlugin[];
   /** Use this broker instead of a fresh one (to restart kmc against the same bases). */
-  readonly broker?: EmbeddedBroker;
+  readonly broker?: EmbeddedBroker | TestBroker;
   /** Start no kmc in this process (tests that run `kmc run` processes themselves). Default true. */
   readonly startKmc?: boolean;
 }
@@ -26,7 +33,7 @@ export class KmcHarness {
   readonly env: string;
   readonly zone: string;
   readonly kc: KubeConfig;
-  readonly broker: EmbeddedBroker;
+  readonly broker: EmbeddedBroker | TestBroker;
   readonly logger: Logger;
   readonly bases: SimulatedBase[] = [];
   readonly #ownsBroker: boolean;
@@ -34,7 +41,7 @@ export class KmcHarness {
   readonly #plugins: readonly KmcPlugin[];
   #orchestrators: Orchestrator[] = [];
 
-  private constructor(broker: EmbeddedBroker, ownsBroker: boolean, options: KmcHarnessOptions) {
+  private constructor(broker: EmbeddedBroker | TestBroker, ownsBroker: boolean, options: KmcHarnessOptions) {
     this.env = uniqueId('e').replace(/-/g, '');
     this.zone = `${this.env}-zone`;
     this.kc = testKubeConfig();
@@ -46,7 +53,7 @@ export class KmcHarness {
   }
 
   static async start(options: KmcHarnessOptions = {}): Promise<KmcHarness> {
-    const broker = options.broker ?? (await startEmbeddedBroker());
+    const broker = options.broker ?? (await TEST_BROKER.start());
     const harness = new KmcHarness(broker, !options.broker, options);
     if (options.startKmc ?? true) await harness.startKmc();
     return harness;
