@@ -421,6 +421,14 @@ export class ModuleController {
         await tunnel.installBiz(record.baseId, bizModel(install.spec));
         metrics.installs.inc({ result: 'sent' });
         logger.info({ base: record.baseId, module: install.key }, 'install sent');
+        if (install.pod) {
+          events.record(
+            podRef(install.pod.pod),
+            'Normal',
+            'Installing',
+            `installing ${install.key} on base ${record.baseId}`,
+          );
+        }
       } catch (error) {
         modules.inFlight.delete(install.key);
         throw error;
