@@ -33,7 +33,11 @@ export async function resolvePlugins(
   }
   const seen = new Set<string>();
   for (const plugin of plugins) {
-    if (seen.has(plugin.name)) throw new ConfigError(`plugin "${plugin.name}" is listed twice`);
+    if (seen.has(plugin.name)) {
+      throw new ConfigError(
+        `${configFile ? displayPath(configFile) : 'config'}: plugin "${plugin.name}" is listed twice`,
+      );
+    }
     seen.add(plugin.name);
   }
   return plugins;

@@ -45,7 +45,7 @@ export class Orchestrator {
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly identity: string;
-  readonly registry = new BaseRegistry();
+  readonly registry: BaseRegistry;
   readonly events: EventRecorder;
   readonly plugins: readonly KmcPlugin[];
   #tunnel: Tunnel | undefined;
@@ -64,6 +64,10 @@ export class Orchestrator {
     this.metrics = createMetrics();
     this.clock = options.clock ?? systemClock;
     this.identity = options.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+    this.registry = new BaseRegistry({
+      silenceMs: this.config.bases.silenceSeconds * 1000,
+      brokerLossGraceMs: this.config.mqtt.lossGraceSeconds * 1000,
+    });
     this.events = new EventRecorder(this.kc, this.logger, this.metrics);
     this.plugins = options.plugins ?? [];
     this.#onLeadershipLost = options.onLeadershipLost;

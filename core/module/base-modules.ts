@@ -30,7 +30,9 @@ export class BaseModules {
   readonly baselineUrls = new Map<string, string>();
   lastReportAt = 0;
 
-  applyInventory(event: InventoryEvent, receivedAt: number): void {
+  /** Applies a complete report; true when it changed what kmc knows (a reconcile is worth it). */
+  applyInventory(event: InventoryEvent, receivedAt: number): boolean {
+    const before = this.#fingerprint();
     const seen = new Set<string>();
     for (const item of event.items) {
       const key = moduleKey(item.bizName, item.bizVersion);
@@ -42,9 +44,19 @@ export class BaseModules {
       if (seen.has(key) || (this.#operationAt.get(key) ?? 0) > event.at) continue;
       this.inventory.delete(key);
     }
+    const settled = this.inFlight.size;
     for (const key of [...this.inFlight.keys()]) this.#settleFromInventory(key);
+    const known = this.inventoryKnown;
     this.inventoryKnown = true;
     this.lastReportAt = receivedAt;
+    return !known || settled !== this.inFlight.size || this.#fingerprint() !== before;
+  }
+
+  #fingerprint(): string {
+    return [...this.inventory.values()]
+      .map((s) => `${s.bizName}:${s.bizVersion}=${s.state ?? '?'}/${s.reason ?? ''}/${s.message ?? ''}`)
+      .sort()
+      .join('|');
   }
 
   applyOperation(event: OperationEvent, receivedAt: number): void {

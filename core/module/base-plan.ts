@@ -157,11 +157,14 @@ export function planBase(input: BasePlanInput): BasePlan {
     }
     // Not heard since a restart yet: whether it still runs the module decides what to do, so wait.
     if (!input.baseAlive) continue;
-    // After a restart, no uninstall decision until the base has been heard (or its silence timeout passed).
-    if (!input.baseTrusted) continue;
+    // After a restart, no uninstall decision until the base has been heard (or its silence timeout passed), and
+    // no retention decision until its module list says what it runs.
+    if (!input.baseTrusted || !input.inventoryKnown) continue;
     let done = true;
     for (const spec of view.parsed.modules) {
       const key = moduleKey(spec.bizName, spec.bizVersion);
+      // Another pod here claims the instance: it stays, and there is nothing to retain.
+      if (claims.has(key)) continue;
       const reason = view.workload ? retentionReason(view, view.workload, spec.bizName) : undefined;
       if (reason && view.workload && present(key)) {
         if (
@@ -173,7 +176,7 @@ export function planBase(input: BasePlanInput): BasePlan {
         }
         continue;
       }
-      if (claims.has(key) || retentions.some((r) => moduleKey(r.bizName, r.bizVersion) === key)) continue;
+      if (retentions.some((r) => moduleKey(r.bizName, r.bizVersion) === key)) continue;
       // Only what kmc installed is uninstalled: an adopted module (statically merged) stays, so nothing to wait for.
       if (!present(key) || !ledger.has(key)) continue;
       if (view.deletionDeadline !== undefined && now >= view.deletionDeadline) continue;
@@ -219,6 +222,9 @@ export function planBase(input: BasePlanInput): BasePlan {
         if (!facts.isRollingOut(r.workload) && !currentRevisionPodHere(r.workload)) {
           return release('the rollout ended with no pod of it on this base');
         }
+        if (!facts.isRollingOut(r.workload) && facts.currentVersion(r.workload, r.bizName) === undefined) {
+          return release('the rollout ended and the workload no longer asks for it');
+        }
       } else {
         if (facts.currentVersion(r.workload, r.bizName) === undefined)
           return release('the workload no longer asks for it');
@@ -255,9 +261,16 @@ export function planBase(input: BasePlanInput): BasePlan {
   for (const [bizName, list] of byName) {
     const versionOf = (view: PodView) =>
       view.parsed.modules.find((m) => m.bizName === bizName)?.bizVersion ?? '';
-    const versions = new Set(list.map(versionOf));
-    if (versions.size < 2) continue;
-    const decided = currentVersionFor(bizName, list, versions);
+    const claimed = new Set(list.map(versionOf));
+    // Other versions of the name here: retained, or simply still installed (an old pod already gone).
+    const elsewhere = new Set(
+      [
+        ...[...inventory.values()].filter((s) => s.bizName === bizName).map((s) => s.bizVersion),
+        ...retentions.filter((r) => r.bizName === bizName).map((r) => r.bizVersion),
+      ].filter((version) => !claimed.has(version)),
+    );
+    if (claimed.size + elsewhere.size < 2) continue;
+    const decided = currentVersionFor(bizName, list, claimed, versionOf);
     if (decided === undefined) continue;
     const current = decided.version;
     currentVersionOf.set(bizName, current);
@@ -274,32 +287,47 @@ export function planBase(input: BasePlanInput): BasePlan {
     }
   }
 
+  /**
+   * Which claimed version of `bizName` is current here: the workload's update target when one workload asks for
+   * the module; otherwise (several workloads, bare pods) install order — the version activated last, or one
+   * installed deactivated after it, or, while none runs, the one the newest pod asks for.
+   */
   function currentVersionFor(
     bizName: string,
     list: readonly PodView[],
-    versions: ReadonlySet<string>,
+    claimed: ReadonlySet<string>,
+    versionOf: (view: PodView) => string,
   ): { version: string; fromWorkload: boolean } | undefined {
     const workloads = new Set(list.map((view) => view.workload?.uid));
     const only = list[0]?.workload;
     if (workloads.size === 1 && only) {
       const version = facts.currentVersion(only, bizName);
-      if (version !== undefined && versions.has(version)) return { version, fromWorkload: true };
+      if (version !== undefined && claimed.has(version)) return { version, fromWorkload: true };
     }
-    // Across workloads and for bare pods: install order — the version activated last, or one installed
-    // deactivated after it (a base that cannot switch).
+    if (claimed.size === 1) {
+      const [version] = claimed;
+      return version === undefined ? undefined : { version, fromWorkload: false };
+    }
     let latest: { version: string; at: number } | undefined;
-    for (const version of versions) {
+    for (const version of claimed) {
       const status = inventory.get(moduleKey(bizName, version));
       if (status?.state !== 'ACTIVATED') continue;
       if (!latest || status.changeTime > latest.at) latest = { version, at: status.changeTime };
     }
-    for (const version of versions) {
+    for (const version of claimed) {
       const status = inventory.get(moduleKey(bizName, version));
       const installedDeactivated = status?.state === 'DEACTIVATED' && status.reason !== 'SWITCHED';
-      if (installedDeactivated && latest && status.changeTime > latest.at)
+      if (installedDeactivated && latest && status.changeTime > latest.at) {
         latest = { version, at: status.changeTime };
+      }
     }
-    return latest ? { version: latest.version, fromWorkload: false } : undefined;
+    if (latest) return { version: latest.version, fromWorkload: false };
+    const newest = [...list].sort(
+      (a, b) =>
+        new Date(b.pod.metadata?.creationTimestamp ?? 0).getTime() -
+        new Date(a.pod.metadata?.creationTimestamp ?? 0).getTime(),
+    )[0];
+    return newest ? { version: versionOf(newest), fromWorkload: false } : undefined;
   }
 
   // ---- base modes: detect, and update uninstall-first where the base cannot switch ------------------------------
@@ -402,8 +430,9 @@ export function planBase(input: BasePlanInput): BasePlan {
       if (uninstallFirst.has(spec.bizName)) continue;
       // Revision guard: never put an older version back beside the current version of the same workload.
       const current = currentVersionOf.get(spec.bizName);
+      // On a base that cannot hold two active versions, the same holds across workloads and bare pods.
       if (
-        currentFromWorkload.has(spec.bizName) &&
+        (currentFromWorkload.has(spec.bizName) || mode === 'installs-deactivated') &&
         current !== undefined &&
         current !== spec.bizVersion &&
         claims.has(moduleKey(spec.bizName, current))

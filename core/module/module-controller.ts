@@ -90,6 +90,8 @@ export class ModuleController {
   /** Statuses last written, by pod uid, to skip writes that change nothing. */
   readonly #written = new Map<string, unknown>();
   readonly #baselineWanted = new Set<string>();
+  /** Workload uid → bases keeping retentions for it. */
+  readonly #retainedBy = new Map<string, Set<string>>();
   #leading = false;
 
   constructor(options: ModuleControllerOptions) {
@@ -143,7 +145,7 @@ export class ModuleController {
         list: listAll,
         logger,
         onEvent: (_event, object) => {
-          this.#onWorkload(object.metadata?.uid);
+          this.#onWorkload(object);
         },
       });
     this.#workloadInformers = {
@@ -182,7 +184,8 @@ export class ModuleController {
         this.#baselineWanted.add(record.nodeName);
         break;
       case 'inventory':
-        modules.applyInventory(event, now);
+        // The periodic module list usually repeats what kmc knows; only news deserves a reconcile.
+        if (!modules.applyInventory(event, now)) return;
         break;
       case 'operation':
         modules.applyOperation(event, now);
@@ -242,28 +245,48 @@ export class ModuleController {
   }
 
   #onPod(event: InformerEvent, pod: V1Pod): void {
+    const previous = this.#pods.get(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
     const { previousNode } = this.#pods.apply(event, pod);
     const node = pod.spec?.nodeName;
     if (node && this.#options.registry.byNodeName(node)) this.#enqueue(node);
     if (previousNode && previousNode !== node && this.#options.registry.byNodeName(previousNode))
       this.#enqueue(previousNode);
-    // A pod's readiness can release retentions on other bases (the workload now has all its Ready pods).
-    if (event !== 'add') for (const owner of pod.metadata?.ownerReferences ?? []) this.#onWorkload(owner.uid);
+    // A pod turning Ready (or going) can release retentions its workload holds on other bases (the workload
+    // now has all its Ready pods). Only those bases: looking again at every base of the workload on each pod
+    // update would make every status write re-plan all of them.
+    const counted = (p: V1Pod | undefined) => isPodReady(p) && !p?.metadata?.deletionTimestamp;
+    if (event === 'add' || (event === 'update' && counted(previous) === counted(pod))) return;
+    const workload = this.#workloads.ownerOf(pod);
+    if (workload) for (const retaining of this.#retainedBy.get(workload.uid) ?? []) this.#enqueue(retaining);
   }
 
-  /** A workload changed: look again at bases that hold its pods or keep its retentions. */
-  #onWorkload(uid: string | undefined): void {
+  /**
+   * A workload changed (a new ReplicaSet, a Deployment's status or template): look again at the bases that hold
+   * its pods (their current revision may have changed) and those that keep retentions for it.
+   */
+  #onWorkload(object: KubernetesObject): void {
+    const uid = object.metadata?.uid;
     if (!this.#leading || !uid) return;
-    for (const record of this.#options.registry.all()) {
-      const node = this.#options.nodes().get(record.nodeName);
-      const records = readRecords(node);
-      if (records.retentions.some((r) => r.workload.uid === uid)) this.#enqueue(record.nodeName);
+    const owners = [
+      uid,
+      ...(object.metadata?.ownerReferences ?? []).filter((ref) => ref.controller).map((ref) => ref.uid),
+    ];
+    for (const owner of owners) {
+      for (const retaining of this.#retainedBy.get(owner) ?? []) this.#enqueue(retaining);
+      for (const pod of this.#pods.byOwner(owner)) this.#enqueue(pod.spec?.nodeName);
     }
-    for (const pod of this.#pods.byOwner(uid)) this.#enqueue(pod.spec?.nodeName);
-    for (const rs of this.#workloadInformers.replicaSets.list()) {
-      if (rs.metadata?.ownerReferences?.some((ref) => ref.uid === uid)) {
-        for (const pod of this.#pods.byOwner(rs.metadata.uid ?? '')) this.#enqueue(pod.spec?.nodeName);
-      }
+  }
+
+  /** Which bases keep retentions for which workload, from the records each reconcile wrote or read. */
+  #indexRetentions(nodeName: string, records: NodeRecords): void {
+    for (const [workload, nodes] of this.#retainedBy) {
+      nodes.delete(nodeName);
+      if (nodes.size === 0) this.#retainedBy.delete(workload);
+    }
+    for (const retention of records.retentions) {
+      const nodes = this.#retainedBy.get(retention.workload.uid) ?? new Set<string>();
+      nodes.add(nodeName);
+      this.#retainedBy.set(retention.workload.uid, nodes);
     }
   }
 
@@ -334,6 +357,7 @@ export class ModuleController {
       'base plan',
     );
     await this.#execute(plan, record, modules, records, node, now, baseAlive, views);
+    this.#indexRetentions(nodeName, plan.records);
     return plan.recheckAfterMs === undefined ? undefined : { requeueAfterMs: plan.recheckAfterMs };
   }
 
@@ -388,8 +412,10 @@ export class ModuleController {
     const { tunnel, hooks, metrics, events, logger } = this.#options;
     // 1. The gate's decisions are on the pods before anything is installed for them.
     const admitted = new Set(plan.admit.map((view) => view.uid));
+    // Written as "Installing" right away when this reconcile installs for the pod: one status write, not two.
+    const installing = new Set(plan.installs.map((install) => install.key));
     for (const view of plan.admit) {
-      await this.#writeStatus(view, record, modules, undefined, undefined, true);
+      await this.#writeStatus(view, record, modules, undefined, undefined, true, installing);
     }
     for (const { pod, hold } of plan.hold) {
       await this.#writeStatus(pod, record, modules, hold, undefined, false);
@@ -470,6 +496,7 @@ export class ModuleController {
     hold: Hold | undefined,
     superseded: { reason: 'Superseded' | 'BizDeactivate'; message: string } | undefined,
     admitted: boolean,
+    planned: ReadonlySet<string> = new Set(),
   ): Promise<void> {
     const { pod } = view;
     const reports = new Map<string, BizStatus | undefined>();
@@ -477,7 +504,7 @@ export class ModuleController {
     for (const module of view.parsed.modules) {
       const key = moduleKey(module.bizName, module.bizVersion);
       reports.set(module.bizName, modules.inventory.get(key));
-      if (modules.inFlight.get(key)?.op === 'install') installing.add(module.bizName);
+      if (modules.inFlight.get(key)?.op === 'install' || planned.has(key)) installing.add(module.bizName);
     }
     const base = modulePodStatus({
       pod,
@@ -717,6 +744,10 @@ export class ModuleController {
       logger.warn({ err: describeError(error) }, 'an install / uninstall observer failed');
     }
   }
+}
+
+function isPodReady(pod: V1Pod | undefined): boolean {
+  return pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 function heldOf(view: PodView): Hold | undefined {

@@ -49,8 +49,9 @@ export function moduleKey(bizName: string, bizVersion: string): string {
   return `${bizName}:${bizVersion}`;
 }
 
+/** Splits at the first colon: a bizName is a container name (a DNS label, never a colon), a version may hold one. */
 export function parseModuleKey(key: string): { bizName: string; bizVersion: string } {
-  const at = key.lastIndexOf(':');
+  const at = key.indexOf(':');
   return { bizName: key.slice(0, at), bizVersion: key.slice(at + 1) };
 }
 

@@ -95,16 +95,27 @@ function isLedger(value: unknown): value is Record<string, number> {
 }
 
 function isRetentionList(value: unknown): value is Retention[] {
+  return Array.isArray(value) && value.every(isRetention);
+}
+
+/** Annotations are user-editable: every field is checked, so a bad one cannot break a reconcile later. */
+function isRetention(item: unknown): item is Retention {
+  if (typeof item !== 'object' || item === null) return false;
+  const r = item as Partial<Record<keyof Retention, unknown>>;
+  const workload = r.workload as Partial<Record<keyof WorkloadRef, unknown>> | null | undefined;
   return (
-    Array.isArray(value) &&
-    value.every(
-      (item: unknown) =>
-        typeof item === 'object' &&
-        item !== null &&
-        typeof (item as Retention).bizName === 'string' &&
-        typeof (item as Retention).bizVersion === 'string' &&
-        typeof (item as Retention).workload === 'object',
-    )
+    typeof r.bizName === 'string' &&
+    typeof r.bizVersion === 'string' &&
+    typeof r.bizUrl === 'string' &&
+    (r.reason === 'rollout' || r.reason === 'disruption') &&
+    typeof r.podUid === 'string' &&
+    typeof r.since === 'number' &&
+    typeof workload === 'object' &&
+    workload !== null &&
+    typeof workload.kind === 'string' &&
+    typeof workload.namespace === 'string' &&
+    typeof workload.name === 'string' &&
+    typeof workload.uid === 'string'
   );
 }
 

@@ -37,7 +37,9 @@ export function toTunnelEvent(baseId: string, message: BaseMessage): TunnelEvent
         Number.isFinite(max) && max > 0
           ? {
               capacityBytes: max,
-              allocatableBytes: Number.isFinite(committed) ? Math.max(0, max - committed) : max,
+              // An unknown (negative) committed figure leaves the whole limit allocatable.
+              allocatableBytes:
+                Number.isFinite(committed) && committed >= 0 ? Math.max(0, max - committed) : max,
             }
           : undefined;
       return {
@@ -58,6 +60,8 @@ export function toTunnelEvent(baseId: string, message: BaseMessage): TunnelEvent
         ),
       };
     case 'biz': {
+      // A failed reply lists nothing: it is not a report that every module is gone.
+      if (message.data.code.toUpperCase() !== 'SUCCESS') return undefined;
       const items = message.data.data ?? [];
       return {
         type: 'inventory',

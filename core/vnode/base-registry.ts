@@ -52,11 +52,25 @@ export interface LivenessSettings {
  * In-memory state of every base, fed by tunnel events. Pure (time comes in as arguments), so liveness rules —
  * silence, broker-loss grace, deactivation, replacement — are tested without timers.
  */
+export const DEFAULT_LIVENESS: LivenessSettings = { silenceMs: 30_000, brokerLossGraceMs: 120_000 };
+
 export class BaseRegistry {
   readonly #byId = new Map<string, BaseRecord>();
   readonly #byNodeName = new Map<string, BaseRecord>();
-  /** Broker connection: bases cannot be heard while it is down, so silence is not theirs. */
-  #broker: { connected: boolean; since: number } = { connected: true, since: 0 };
+  readonly #settings: LivenessSettings;
+  /**
+   * Broker connection: bases cannot be heard while it is down, so silence is not theirs. `lostAt` is the last
+   * time it was lost, kept across the reconnect.
+   */
+  #broker: { connected: boolean; since: number; lostAt: number | undefined } = {
+    connected: true,
+    since: 0,
+    lostAt: undefined,
+  };
+
+  constructor(settings: LivenessSettings = DEFAULT_LIVENESS) {
+    this.#settings = settings;
+  }
 
   get(baseId: string): BaseRecord | undefined {
     return this.#byId.get(baseId);
@@ -75,7 +89,10 @@ export class BaseRegistry {
   }
 
   brokerConnectionChanged(connected: boolean, now: number): void {
-    if (this.#broker.connected !== connected) this.#broker = { connected, since: now };
+    if (this.#broker.connected === connected) return;
+    this.#broker = connected
+      ? { connected, since: now, lostAt: this.#broker.lostAt }
+      : { connected, since: now, lostAt: now };
   }
 
   onHeartbeat(event: HeartbeatEvent, now: number): HeartbeatOutcome {
@@ -111,6 +128,11 @@ export class BaseRegistry {
       this.#byId.set(record.baseId, record);
       this.#byNodeName.set(record.nodeName, record);
       change = 'new';
+    } else if (existing.replacedBy !== undefined && this.#stillReplaced(existing, event)) {
+      // Its replacement still reports this address: a ghost of a rolled base, not a comeback. It stays
+      // replaced and takes nothing back, so two bases that share an address cannot flip each other.
+      existing.lastHeardAt = heard;
+      return { ok: true, record: existing, change: 'none', replaced: [] };
     } else {
       record = existing;
       const wasDown = this.liveness(existing, now).state !== 'alive' || !existing.heardSinceStart;
@@ -142,8 +164,12 @@ export class BaseRegistry {
   onHealth(event: HealthEvent, now: number): BaseRecord | undefined {
     const record = this.#byId.get(event.baseId);
     if (!record) return undefined;
-    if (event.activated) record.lastHeardAt = now;
-    else record.deactivatedAt ??= now;
+    if (event.activated) {
+      record.lastHeardAt = now;
+      record.heardSinceStart = true;
+    } else {
+      record.deactivatedAt ??= now;
+    }
     if (event.memory) record.memory = event.memory;
     return record;
   }
@@ -197,17 +223,25 @@ export class BaseRegistry {
     if (this.#byNodeName.get(record.nodeName) === record) this.#byNodeName.delete(record.nodeName);
   }
 
-  liveness(record: BaseRecord, now: number, settings?: LivenessSettings): BaseLiveness {
+  liveness(record: BaseRecord, now: number, settings: LivenessSettings = this.#settings): BaseLiveness {
     if (record.replacedBy !== undefined) return { state: 'replaced', by: record.replacedBy };
     if (record.deactivatedAt !== undefined) return { state: 'deactivated' };
-    if (!settings) return { state: 'alive', silentAfterMs: Number.POSITIVE_INFINITY };
     const broker = this.#broker;
     if (!broker.connected && now - broker.since < settings.brokerLossGraceMs) {
-      // Nothing can be heard while the broker is gone; for a grace period, nothing changes either.
-      return { state: 'alive', silentAfterMs: broker.since + settings.brokerLossGraceMs - now };
+      // Nothing can be heard while the broker is gone; for a grace period, nothing changes either: a base is
+      // judged as it was when the broker went away.
+      const silentAtLoss = broker.since - record.lastHeardAt;
+      if (silentAtLoss > settings.silenceMs) return { state: 'silent', sinceMs: now - record.lastHeardAt };
+      const silentAfterMs = broker.since + settings.brokerLossGraceMs - now;
+      if (!record.heardSinceStart && !record.adoptedReady) return { state: 'unconfirmed', silentAfterMs };
+      return { state: 'alive', silentAfterMs };
     }
-    // After a reconnect every base gets a fresh silence window to be heard again.
-    const heard = broker.connected ? Math.max(record.lastHeardAt, broker.since) : record.lastHeardAt;
+    // After a reconnect, a base that was alive when the broker went away gets a fresh silence window to be heard
+    // again; one that was already silent stays silent.
+    const aliveAtLoss =
+      broker.lostAt !== undefined && record.lastHeardAt >= broker.lostAt - settings.silenceMs;
+    const heard =
+      broker.connected && aliveAtLoss ? Math.max(record.lastHeardAt, broker.since) : record.lastHeardAt;
     const silentFor = now - heard;
     if (silentFor <= settings.silenceMs) {
       const silentAfterMs = settings.silenceMs - silentFor;
@@ -215,6 +249,14 @@ export class BaseRegistry {
       return { state: 'alive', silentAfterMs };
     }
     return { state: 'silent', sinceMs: silentFor };
+  }
+
+  #stillReplaced(record: BaseRecord, event: HeartbeatEvent): boolean {
+    const replacer = record.replacedBy === undefined ? undefined : this.#byId.get(record.replacedBy);
+    if (!replacer || replacer.replacedBy !== undefined) return false;
+    const sameIp = replacer.localIP === event.localIP && event.localIP !== '127.0.0.1';
+    const sameHost = replacer.hostname !== '' && replacer.hostname === event.hostname;
+    return sameIp || sameHost;
   }
 
   /** A base that reports the IP or hostname of another base (another id) replaces it (a rolled base pod). */

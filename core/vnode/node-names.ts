@@ -42,6 +42,9 @@ export type NodeNameResult =
 export function nodeNameForBase(baseId: string): NodeNameResult {
   if (baseId.length === 0) return { ok: false, reason: 'empty base id' };
   const sanitised = baseId.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+  if (sanitised.split('.').some((part) => part.replace(/^-+|-+$/g, '').length === 0)) {
+    return { ok: false, reason: `base id ${JSON.stringify(baseId)} has an empty dot-separated part` };
+  }
   const name = NODE_NAME_PREFIX + sanitised;
   if (name.length > 253)
     return { ok: false, reason: `node name would be ${name.length} characters (max 253)` };
@@ -53,6 +56,17 @@ export function nodeNameForBase(baseId: string): NodeNameResult {
       return { ok: false, reason: `a dot-separated part of ${JSON.stringify(baseId)} is over 63 characters` };
   }
   return { ok: true, nodeName: labels.join('.') };
+}
+
+/**
+ * The `kubernetes.io/hostname` label of a node: its name when that is a valid label value (the usual case), else a
+ * shortened form kept unique by a hash of the full name (label values are at most 63 characters).
+ */
+export function hostnameLabel(nodeName: string): string {
+  if (nodeName.length <= 63 && labelValue(nodeName) === nodeName) return nodeName;
+  let hash = 0;
+  for (const char of nodeName) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) >>> 0;
+  return `${labelValue(nodeName.slice(0, 54))}-${hash.toString(16).padStart(8, '0')}`;
 }
 
 /**

@@ -1,6 +1,12 @@
 import type { V1NodeCondition, V1Taint } from '@kubernetes/client-node';
 import type { BaseLiveness, BaseRecord } from './base-registry.ts';
-import { NODE_ANNOTATIONS, NODE_LABELS, VIRTUAL_NODE_TAINT, labelValue } from './node-names.ts';
+import {
+  NODE_ANNOTATIONS,
+  NODE_LABELS,
+  VIRTUAL_NODE_TAINT,
+  hostnameLabel,
+  labelValue,
+} from './node-names.ts';
 
 /**
  * The parts of a Node kmc owns, as one value: what the `nodeTemplate` hook lets plugins change (labels, taints,
@@ -28,7 +34,7 @@ export function nodeFieldsFor(record: BaseRecord, settings: NodeTemplateSettings
     [NODE_LABELS.stack]: labelValue(settings.stack),
     [NODE_LABELS.clusterName]: labelValue(record.metadata.clusterName),
     [NODE_LABELS.hostName]: labelValue(record.hostname),
-    [NODE_LABELS.hostname]: record.nodeName.slice(0, 63),
+    [NODE_LABELS.hostname]: hostnameLabel(record.nodeName),
     [NODE_LABELS.type]: 'virtual-kubelet',
     [NODE_LABELS.env]: labelValue(settings.env),
     [NODE_LABELS.component]: 'vnode',

@@ -3,6 +3,11 @@
  * its own file and exports `run(args)`.
  */
 const BENCHMARKS: Record<string, { readonly file: string; readonly summary: string }> = {
+  core: {
+    file: './core.bench.ts',
+    summary:
+      'N simulated bases (--bases, default 200) against kmc: time to Ready, report → status latency, API writes, CPU, RSS',
+  },
   'control-plane': {
     file: './control-plane.bench.ts',
     summary: 'cold and warm start times of the local control plane (build excluded), per component, and RSS',

@@ -108,13 +108,10 @@ describe('podModules', () => {
     expect(parsed.ok).toBe(false);
     expect(parsed.modules).toEqual([{ bizName: 'biz1', bizVersion: '1.0.0', bizUrl: JAR }]);
     if (parsed.ok) return;
-    expect(parsed.invalid).toEqual([
-      {
-        container: 'sidecar',
-        reason: 'InvalidModuleImage',
-        message: expect.stringContaining('"nginx:1.27"'),
-      },
+    expect(parsed.invalid.map((bad) => [bad.container, bad.reason])).toEqual([
+      ['sidecar', 'InvalidModuleImage'],
     ]);
+    expect(parsed.invalid[0]?.message).toContain('"nginx:1.27"');
   });
 
   it('treats a container without an image as an invalid module image', () => {
@@ -137,11 +134,12 @@ describe('podModules', () => {
       ok: false,
       modules: [],
       invalid: [
-        { container: 'biz1', reason: 'MissingBizVersion', message: expect.stringContaining('BIZ_VERSION') },
+        { container: 'biz1', reason: 'MissingBizVersion' },
         { container: 'biz2', reason: 'MissingBizVersion' },
         { container: 'biz3', reason: 'MissingBizVersion' },
       ],
     });
+    if (!parsed.ok) expect(parsed.invalid[0]?.message).toContain('BIZ_VERSION');
   });
 
   it('gives a pod without a spec no modules and no invalid containers', () => {
@@ -163,12 +161,7 @@ describe('moduleKey and parseModuleKey', () => {
     expect(parseModuleKey(moduleKey(bizName, bizVersion))).toEqual({ bizName, bizVersion });
   });
 
-  it('round-trip a name that contains a colon', () => {
-    expect(parseModuleKey(moduleKey('group:biz1', '1.0.0'))).toEqual({
-      bizName: 'group:biz1',
-      bizVersion: '1.0.0',
-    });
-  });
+  // A bizName is a container name (a DNS label): it never holds a colon, a version may.
 
   it('round-trip a version that contains a colon', () => {
     expect(parseModuleKey(moduleKey('biz1', '1.0.0:rc1'))).toEqual({

@@ -247,7 +247,10 @@ describe('BaseRegistry replacement', () => {
   });
 
   it('does not replace on a steady heartbeat, even when another base shares the address', () => {
-    const [registry, steadyBase] = registryWith('steady-base', T0, { localIP: '10.0.0.20', hostname: 'pod-y' });
+    const [registry, steadyBase] = registryWith('steady-base', T0, {
+      localIP: '10.0.0.20',
+      hostname: 'pod-y',
+    });
     // a node adopted at start with the same address: adoption replaces nobody
     const adopted = registry.adopt({
       baseId: 'adopted-base',
@@ -259,7 +262,10 @@ describe('BaseRegistry replacement', () => {
       now: T0,
     });
     const steady = accepted(
-      registry.onHeartbeat(heartbeat('steady-base', T0 + 1000, { localIP: '10.0.0.20', hostname: 'pod-y' }), T0 + 1000),
+      registry.onHeartbeat(
+        heartbeat('steady-base', T0 + 1000, { localIP: '10.0.0.20', hostname: 'pod-y' }),
+        T0 + 1000,
+      ),
     );
     expect(steady.record).toBe(steadyBase);
     expect(steady.change).toBe('none');
@@ -361,9 +367,10 @@ describe('BaseRegistry liveness', () => {
     expect(registry.liveness(record, T0 + 30_001, SETTINGS)).toEqual({ state: 'silent', sinceMs: 30_001 });
   });
 
-  it('is alive without settings unless deactivated or replaced', () => {
+  it('judges with its own settings (the config defaults: 30 s silence) when none are given', () => {
     const [registry, record] = registryWith('base-1', T0);
-    expect(registry.liveness(record, T0 + 10 * 3_600_000).state).toBe('alive');
+    expect(registry.liveness(record, T0 + 29_000).state).toBe('alive');
+    expect(registry.liveness(record, T0 + 31_000).state).toBe('silent');
   });
 
   it('keeps a base alive while the broker is lost, within the grace', () => {

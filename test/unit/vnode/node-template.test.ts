@@ -56,9 +56,9 @@ describe('nodeFieldsFor', () => {
     expect(nodeFieldsFor(record(), { ...SETTINGS, zone: '' }).labels).not.toHaveProperty([
       'topology.kubernetes.io/zone',
     ]);
-    expect(nodeFieldsFor(record(), { ...SETTINGS, zone: 'zone-a' }).labels['topology.kubernetes.io/zone']).toBe(
-      'zone-a',
-    );
+    expect(
+      nodeFieldsFor(record(), { ...SETTINGS, zone: 'zone-a' }).labels['topology.kubernetes.io/zone'],
+    ).toBe('zone-a');
   });
 
   it('makes free-text metadata valid label values', () => {
@@ -112,10 +112,10 @@ describe('nodeFieldsFor', () => {
       record({ memory: { capacityBytes: 268_435_456, allocatableBytes: 184_549_376 + 1023 } }),
       SETTINGS,
     );
-    expect(fields.capacity.memory).toBe('262144Ki');
-    expect(fields.allocatable.memory).toBe('180224Ki');
-    expect(fields.capacity.pods).toBe('110');
-    expect(fields.allocatable.cpu).toBe('1000');
+    expect(fields.capacity['memory']).toBe('262144Ki');
+    expect(fields.allocatable['memory']).toBe('180224Ki');
+    expect(fields.capacity['pods']).toBe('110');
+    expect(fields.allocatable['cpu']).toBe('1000');
   });
 
   it('uses the configured module cap and stack', () => {
@@ -138,20 +138,24 @@ describe('readyStateFor', () => {
     expect(readyStateFor(base, { state: 'unconfirmed', silentAfterMs: 1000 })).toBeUndefined();
   });
 
-  it.each<[BaseLiveness, ReadyState]>([
+  it.each<[string, BaseLiveness, ReadyState]>([
     [
+      'an alive',
       { state: 'alive', silentAfterMs: 1000 },
       { status: 'True', reason: 'BaseReady', message: 'base base-1 is heartbeating' },
     ],
     [
+      'a silent',
       { state: 'silent', sinceMs: 45_400 },
       { status: 'False', reason: 'BaseSilent', message: 'no heartbeat from base base-1 for 45 s' },
     ],
     [
+      'a deactivated',
       { state: 'deactivated' },
       { status: 'False', reason: 'BaseDeactivated', message: 'base base-1 reported it is not ACTIVATED' },
     ],
     [
+      'a replaced',
       { state: 'replaced', by: 'base-2' },
       {
         status: 'False',
@@ -159,7 +163,7 @@ describe('readyStateFor', () => {
         message: 'base base-2 now reports the IP or hostname of base base-1',
       },
     ],
-  ])('gives liveness %o the Ready condition %o', (liveness, expected) => {
+  ])('gives %s base its Ready status, reason and message', (_what, liveness, expected) => {
     expect(readyStateFor(base, liveness)).toEqual(expected);
   });
 });
