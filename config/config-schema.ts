@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import { parseLabelSelector } from '../core/kube/label-selector.ts';
+
+function isLabelSelector(text: string): boolean {
+  try {
+    parseLabelSelector(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The configuration vocabulary (ARCHITECTURE §3.6), with defaults. One schema, so validation messages, the
@@ -81,7 +91,11 @@ const watchSchema = z
     deploymentSelector: z
       .string()
       .default('')
-      .describe('Label selector for the Deployments kmc rolls out; empty = every module Deployment.'),
+      .refine(isLabelSelector, { message: 'not a label selector (e.g. "app=biz1,tier in (a,b)")' })
+      .describe(
+        'Label selector for the Deployments kmc manages as rollouts (rollout retention now, batching later); ' +
+          'empty = every module Deployment. Others roll natively.',
+      ),
   })
   .strict()
   .prefault({});

@@ -169,6 +169,7 @@ export class Orchestrator {
     this.#modules = new ModuleController({
       kc: this.kc,
       namespaces: config.watch.namespaces,
+      deploymentSelector: config.watch.deploymentSelector,
       registry: this.registry,
       liveness: {
         silenceMs: config.bases.silenceSeconds * 1000,

@@ -20,6 +20,8 @@ import type { Hold } from '../hold.ts';
 import type { Hooks, ModuleEvent } from '../hooks.ts';
 import { nodeRef, podRef, type EventRecorder } from '../kube/event-recorder.ts';
 import { Informer, type InformerEvent } from '../kube/informer.ts';
+import { parseLabelSelector } from '../kube/label-selector.ts';
+import { ScopedInformers } from '../kube/scoped-informers.ts';
 import { isConflict, isNotFound } from '../kube/kube-errors.ts';
 import { FIELD_MANAGER, serverSideApply } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
@@ -54,6 +56,8 @@ import { WorkloadIndex } from './workload-index.ts';
 export interface ModuleControllerOptions {
   readonly kc: KubeConfig;
   readonly namespaces: readonly string[];
+  /** watch.deploymentSelector: the Deployments managed as rollouts. */
+  readonly deploymentSelector: string;
   readonly registry: BaseRegistry;
   readonly liveness: LivenessSettings;
   readonly tunnel: Tunnel;
@@ -81,10 +85,10 @@ export class ModuleController {
   readonly #podInformers: Informer<V1Pod>[] = [];
   readonly #workloads: WorkloadIndex;
   readonly #workloadInformers: {
-    deployments: Informer<V1Deployment>;
-    replicaSets: Informer<V1ReplicaSet>;
-    daemonSets: Informer<V1DaemonSet>;
-    statefulSets: Informer<V1StatefulSet>;
+    deployments: ScopedInformers<V1Deployment>;
+    replicaSets: ScopedInformers<V1ReplicaSet>;
+    daemonSets: ScopedInformers<V1DaemonSet>;
+    statefulSets: ScopedInformers<V1StatefulSet>;
   };
   readonly #bases = new Map<string, BaseModules>();
   /** Statuses last written, by pod uid, to skip writes that change nothing. */
@@ -135,28 +139,48 @@ export class ModuleController {
         }),
       );
     }
+    // Workloads of the watched namespaces (one informer per namespace, or one for all).
     const workloadInformer = <T extends KubernetesObject>(
       plural: string,
       listAll: () => Promise<KubernetesListObject<T>>,
+      listIn: (namespace: string) => Promise<KubernetesListObject<T>>,
     ) =>
-      new Informer<T>({
+      new ScopedInformers<T>(namespaces, (namespace) => ({
         kc,
-        path: `/apis/apps/v1/${plural}`,
-        list: listAll,
+        path: namespace ? `/apis/apps/v1/namespaces/${namespace}/${plural}` : `/apis/apps/v1/${plural}`,
+        list: namespace ? () => listIn(namespace) : listAll,
         logger,
         onEvent: (_event, object) => {
           this.#onWorkload(object);
         },
-      });
+      }));
     this.#workloadInformers = {
-      deployments: workloadInformer<V1Deployment>('deployments', () => apps.listDeploymentForAllNamespaces()),
-      replicaSets: workloadInformer<V1ReplicaSet>('replicasets', () => apps.listReplicaSetForAllNamespaces()),
-      daemonSets: workloadInformer<V1DaemonSet>('daemonsets', () => apps.listDaemonSetForAllNamespaces()),
-      statefulSets: workloadInformer<V1StatefulSet>('statefulsets', () =>
-        apps.listStatefulSetForAllNamespaces(),
+      deployments: workloadInformer<V1Deployment>(
+        'deployments',
+        () => apps.listDeploymentForAllNamespaces(),
+        (namespace) => apps.listNamespacedDeployment({ namespace }),
+      ),
+      replicaSets: workloadInformer<V1ReplicaSet>(
+        'replicasets',
+        () => apps.listReplicaSetForAllNamespaces(),
+        (namespace) => apps.listNamespacedReplicaSet({ namespace }),
+      ),
+      daemonSets: workloadInformer<V1DaemonSet>(
+        'daemonsets',
+        () => apps.listDaemonSetForAllNamespaces(),
+        (namespace) => apps.listNamespacedDaemonSet({ namespace }),
+      ),
+      statefulSets: workloadInformer<V1StatefulSet>(
+        'statefulsets',
+        () => apps.listStatefulSetForAllNamespaces(),
+        (namespace) => apps.listNamespacedStatefulSet({ namespace }),
       ),
     };
-    this.#workloads = new WorkloadIndex(this.#workloadInformers, this.#pods);
+    this.#workloads = new WorkloadIndex(
+      this.#workloadInformers,
+      this.#pods,
+      parseLabelSelector(options.deploymentSelector),
+    );
   }
 
   get workloads(): WorkloadIndex {
@@ -213,9 +237,12 @@ export class ModuleController {
   }
 
   async startLeading(): Promise<void> {
-    const informers = [...this.#podInformers, ...Object.values(this.#workloadInformers)];
-    await Promise.all(informers.map((informer) => informer.start()));
-    await Promise.all(informers.map((informer) => informer.synced()));
+    const caches: { start(): Promise<void>; synced(): Promise<void> }[] = [
+      ...this.#podInformers,
+      ...Object.values(this.#workloadInformers),
+    ];
+    await Promise.all(caches.map((cache) => cache.start()));
+    await Promise.all(caches.map((cache) => cache.synced()));
     this.#leading = true;
     this.#controller.start();
     for (const record of this.#options.registry.all()) {
@@ -227,8 +254,11 @@ export class ModuleController {
   async stop(): Promise<void> {
     this.#leading = false;
     await this.#controller.stop();
-    for (const informer of [...this.#podInformers, ...Object.values(this.#workloadInformers)])
-      await informer.stop();
+    const caches: { stop(): Promise<void> }[] = [
+      ...this.#podInformers,
+      ...Object.values(this.#workloadInformers),
+    ];
+    for (const cache of caches) await cache.stop();
   }
 
   #base(baseId: string): BaseModules {

@@ -1,5 +1,6 @@
 import type { V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
-import type { Informer } from '../kube/informer.ts';
+import type { ObjectCache } from '../kube/scoped-informers.ts';
+import { parseLabelSelector, type LabelSelector } from '../kube/label-selector.ts';
 import { podModules } from './module-pod.ts';
 import type { WorkloadRef } from './node-records.ts';
 import type { PodIndex } from './pod-index.ts';
@@ -8,20 +9,27 @@ import type { WorkloadFacts } from './workload-facts.ts';
 const REVISION = 'deployment.kubernetes.io/revision';
 
 export interface WorkloadInformers {
-  readonly deployments: Informer<V1Deployment>;
-  readonly replicaSets: Informer<V1ReplicaSet>;
-  readonly daemonSets: Informer<V1DaemonSet>;
-  readonly statefulSets: Informer<V1StatefulSet>;
+  readonly deployments: ObjectCache<V1Deployment>;
+  readonly replicaSets: ObjectCache<V1ReplicaSet>;
+  readonly daemonSets: ObjectCache<V1DaemonSet>;
+  readonly statefulSets: ObjectCache<V1StatefulSet>;
 }
 
 /** WorkloadFacts from the informer caches. */
 export class WorkloadIndex implements WorkloadFacts {
   readonly #informers: WorkloadInformers;
   readonly #pods: PodIndex;
+  readonly #rollouts: LabelSelector;
 
-  constructor(informers: WorkloadInformers, pods: PodIndex) {
+  /** `rollouts`: the Deployments kmc manages as rollouts (watch.deploymentSelector); others roll natively. */
+  constructor(
+    informers: WorkloadInformers,
+    pods: PodIndex,
+    rollouts: LabelSelector = parseLabelSelector(''),
+  ) {
     this.#informers = informers;
     this.#pods = pods;
+    this.#rollouts = rollouts;
   }
 
   ownerOf(pod: V1Pod): WorkloadRef | undefined {
@@ -77,7 +85,7 @@ export class WorkloadIndex implements WorkloadFacts {
   isRollingOut(workload: WorkloadRef): boolean {
     if (workload.kind !== 'Deployment') return false;
     const deployment = this.#deployment(workload);
-    if (!deployment) return false;
+    if (!deployment || !this.#rollouts.matches(deployment.metadata?.labels)) return false;
     const newest = this.newestReplicaSet(workload);
     const replicas = deployment.spec?.replicas ?? 1;
     const status = deployment.status;
