@@ -19,6 +19,7 @@ import { KMC_VERSION } from './version.ts';
 import { BaseRegistry } from './vnode/base-registry.ts';
 import { VNodeController } from './vnode/vnode-controller.ts';
 import { ModuleController } from './module/module-controller.ts';
+import { ClusterCaches } from './kube/cluster-caches.ts';
 
 export interface OrchestratorOptions {
   readonly config: KmcConfig;
@@ -52,6 +53,7 @@ export class Orchestrator {
   #broker: EmbeddedBroker | undefined;
   #vnodes: VNodeController | undefined;
   #modules: ModuleController | undefined;
+  #caches: ClusterCaches | undefined;
   #elector: LeaderElector | undefined;
   #leading = false;
   #started = false;
@@ -166,9 +168,11 @@ export class Orchestrator {
       clock: this.clock,
     });
     const vnodes = this.#vnodes;
+    const caches = new ClusterCaches(this.kc, config.watch.namespaces, logger);
+    this.#caches = caches;
     this.#modules = new ModuleController({
       kc: this.kc,
-      namespaces: config.watch.namespaces,
+      caches,
       deploymentSelector: config.watch.deploymentSelector,
       registry: this.registry,
       liveness: {
@@ -215,6 +219,7 @@ export class Orchestrator {
     await this.#elector?.stop();
     this.#leading = false;
     await this.#modules?.stop();
+    await this.#caches?.stop();
     await this.#vnodes?.stop();
     await this.hooks.shutdown.promise().catch((error: unknown) => {
       this.logger.warn({ err: describeError(error) }, 'a plugin failed to shut down');
@@ -228,7 +233,8 @@ export class Orchestrator {
     this.#leading = true;
     this.metrics.leader.set({ name: 'kmc' }, 1);
     await this.#vnodes?.startLeading();
-    await this.#modules?.startLeading();
+    await this.#caches?.start({ withRollouts: false });
+    this.#modules?.startLeading();
   }
 
   #onTunnelEvent(event: TunnelEvent): void {

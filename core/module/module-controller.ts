@@ -1,16 +1,10 @@
 import {
-  AppsV1Api,
   CoreV1Api,
   type KubeConfig,
-  type KubernetesListObject,
   type KubernetesObject,
-  type V1DaemonSet,
-  type V1Deployment,
   type V1Node,
   type V1Pod,
   type V1PodStatus,
-  type V1ReplicaSet,
-  type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../clock.ts';
@@ -19,9 +13,9 @@ import { describeError, PluginError } from '../errors.ts';
 import type { Hold } from '../hold.ts';
 import type { Hooks, ModuleEvent } from '../hooks.ts';
 import { nodeRef, podRef, type EventRecorder } from '../kube/event-recorder.ts';
-import { Informer, type InformerEvent } from '../kube/informer.ts';
+import type { ClusterCaches } from '../kube/cluster-caches.ts';
+import type { Informer, InformerEvent } from '../kube/informer.ts';
 import { parseLabelSelector } from '../kube/label-selector.ts';
-import { ScopedInformers } from '../kube/scoped-informers.ts';
 import { isConflict, isNotFound } from '../kube/kube-errors.ts';
 import { FIELD_MANAGER, serverSideApply } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
@@ -42,7 +36,7 @@ import {
   podModules,
   type ModuleSpec,
 } from './module-pod.ts';
-import { PodIndex } from './pod-index.ts';
+import type { PodIndex } from './pod-index.ts';
 import { foreignPodStatus, modulePodStatus } from './pod-status.ts';
 import {
   RECORDS_FIELD_MANAGER,
@@ -55,7 +49,8 @@ import { WorkloadIndex } from './workload-index.ts';
 
 export interface ModuleControllerOptions {
   readonly kc: KubeConfig;
-  readonly namespaces: readonly string[];
+  /** The shared informer caches (pods, workloads), started by the orchestrator when leading. */
+  readonly caches: ClusterCaches;
   /** watch.deploymentSelector: the Deployments managed as rollouts. */
   readonly deploymentSelector: string;
   readonly registry: BaseRegistry;
@@ -81,15 +76,9 @@ export class ModuleController {
   readonly #options: ModuleControllerOptions;
   readonly #core: CoreV1Api;
   readonly #controller: Controller;
-  readonly #pods = new PodIndex();
-  readonly #podInformers: Informer<V1Pod>[] = [];
+  readonly #pods: PodIndex;
+  readonly #caches: ClusterCaches;
   readonly #workloads: WorkloadIndex;
-  readonly #workloadInformers: {
-    deployments: ScopedInformers<V1Deployment>;
-    replicaSets: ScopedInformers<V1ReplicaSet>;
-    daemonSets: ScopedInformers<V1DaemonSet>;
-    statefulSets: ScopedInformers<V1StatefulSet>;
-  };
   readonly #bases = new Map<string, BaseModules>();
   /** Statuses last written, by pod uid, to skip writes that change nothing. */
   readonly #written = new Map<string, unknown>();
@@ -100,9 +89,8 @@ export class ModuleController {
 
   constructor(options: ModuleControllerOptions) {
     this.#options = options;
-    const { kc, logger, metrics, namespaces } = options;
+    const { kc, logger, metrics } = options;
     this.#core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
     this.#controller = new Controller({
       name: 'module',
       logger: logger.child({ controller: 'module' }),
@@ -119,65 +107,18 @@ export class ModuleController {
         },
       },
     });
-    const scopes = namespaces.length > 0 ? namespaces : [undefined];
-    for (const namespace of scopes) {
-      // Bound pods only: an unscheduled pod is nothing for a kubelet to do.
-      const fieldSelector = 'spec.nodeName!=';
-      this.#podInformers.push(
-        new Informer<V1Pod>({
-          kc,
-          path: namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods',
-          list: () =>
-            namespace
-              ? this.#core.listNamespacedPod({ namespace, fieldSelector })
-              : this.#core.listPodForAllNamespaces({ fieldSelector }),
-          fieldSelector,
-          logger,
-          onEvent: (event, pod) => {
-            this.#onPod(event, pod);
-          },
-        }),
-      );
+    this.#caches = options.caches;
+    this.#pods = options.caches.podIndex;
+    options.caches.on('pod', (event, pod, previous) => {
+      this.#onPod(event, pod, previous);
+    });
+    for (const kind of ['deployment', 'replicaSet', 'daemonSet', 'statefulSet'] as const) {
+      options.caches.on(kind, (_event, object) => {
+        this.#onWorkload(object);
+      });
     }
-    // Workloads of the watched namespaces (one informer per namespace, or one for all).
-    const workloadInformer = <T extends KubernetesObject>(
-      plural: string,
-      listAll: () => Promise<KubernetesListObject<T>>,
-      listIn: (namespace: string) => Promise<KubernetesListObject<T>>,
-    ) =>
-      new ScopedInformers<T>(namespaces, (namespace) => ({
-        kc,
-        path: namespace ? `/apis/apps/v1/namespaces/${namespace}/${plural}` : `/apis/apps/v1/${plural}`,
-        list: namespace ? () => listIn(namespace) : listAll,
-        logger,
-        onEvent: (_event, object) => {
-          this.#onWorkload(object);
-        },
-      }));
-    this.#workloadInformers = {
-      deployments: workloadInformer<V1Deployment>(
-        'deployments',
-        () => apps.listDeploymentForAllNamespaces(),
-        (namespace) => apps.listNamespacedDeployment({ namespace }),
-      ),
-      replicaSets: workloadInformer<V1ReplicaSet>(
-        'replicasets',
-        () => apps.listReplicaSetForAllNamespaces(),
-        (namespace) => apps.listNamespacedReplicaSet({ namespace }),
-      ),
-      daemonSets: workloadInformer<V1DaemonSet>(
-        'daemonsets',
-        () => apps.listDaemonSetForAllNamespaces(),
-        (namespace) => apps.listNamespacedDaemonSet({ namespace }),
-      ),
-      statefulSets: workloadInformer<V1StatefulSet>(
-        'statefulsets',
-        () => apps.listStatefulSetForAllNamespaces(),
-        (namespace) => apps.listNamespacedStatefulSet({ namespace }),
-      ),
-    };
     this.#workloads = new WorkloadIndex(
-      this.#workloadInformers,
+      options.caches,
       this.#pods,
       parseLabelSelector(options.deploymentSelector),
     );
@@ -236,13 +177,8 @@ export class ModuleController {
     this.#enqueue(record.nodeName);
   }
 
-  async startLeading(): Promise<void> {
-    const caches: { start(): Promise<void>; synced(): Promise<void> }[] = [
-      ...this.#podInformers,
-      ...Object.values(this.#workloadInformers),
-    ];
-    await Promise.all(caches.map((cache) => cache.start()));
-    await Promise.all(caches.map((cache) => cache.synced()));
+  /** Called when this replica leads, once the shared caches have synced. */
+  startLeading(): void {
     this.#leading = true;
     this.#controller.start();
     for (const record of this.#options.registry.all()) {
@@ -254,11 +190,6 @@ export class ModuleController {
   async stop(): Promise<void> {
     this.#leading = false;
     await this.#controller.stop();
-    const caches: { stop(): Promise<void> }[] = [
-      ...this.#podInformers,
-      ...Object.values(this.#workloadInformers),
-    ];
-    for (const cache of caches) await cache.stop();
   }
 
   #base(baseId: string): BaseModules {
@@ -274,9 +205,8 @@ export class ModuleController {
     if (this.#leading && nodeName) this.#controller.enqueue(nodeName);
   }
 
-  #onPod(event: InformerEvent, pod: V1Pod): void {
-    const previous = this.#pods.get(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
-    const { previousNode } = this.#pods.apply(event, pod);
+  #onPod(event: InformerEvent, pod: V1Pod, previous: V1Pod | undefined): void {
+    const previousNode = previous?.spec?.nodeName;
     const node = pod.spec?.nodeName;
     if (node && this.#options.registry.byNodeName(node)) this.#enqueue(node);
     if (previousNode && previousNode !== node && this.#options.registry.byNodeName(previousNode))
@@ -294,6 +224,12 @@ export class ModuleController {
    * A workload changed (a new ReplicaSet, a Deployment's status or template): look again at the bases that hold
    * its pods (their current revision may have changed) and those that keep retentions for it.
    */
+  /** Looks again at every base with a pod of this Deployment (the rollout engine changed what may install). */
+  requeueDeployment(namespace: string, name: string): void {
+    const deployment = this.#caches.deployments.get(name, namespace);
+    if (deployment) this.#onWorkload(deployment);
+  }
+
   #onWorkload(object: KubernetesObject): void {
     const uid = object.metadata?.uid;
     if (!this.#leading || !uid) return;
