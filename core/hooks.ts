@@ -28,6 +28,8 @@ export type BaseView = Readonly<BaseRecord>;
 export interface InstallContext {
   readonly base: BaseView;
   readonly node: V1Node | undefined;
+  /** Everything on the base, as it currently reports it, by `name:version`. */
+  readonly inventory: ReadonlyMap<string, BizStatus>;
   /** The module instances the pod asks for, as the base currently reports them (undefined: not on the base). */
   readonly modules: readonly {
     readonly bizName: string;

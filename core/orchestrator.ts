@@ -19,7 +19,12 @@ import { KMC_VERSION } from './version.ts';
 import { BaseRegistry } from './vnode/base-registry.ts';
 import { VNodeController } from './vnode/vnode-controller.ts';
 import { ModuleController } from './module/module-controller.ts';
+import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { ClusterCaches } from './kube/cluster-caches.ts';
+import { isNotFound } from './kube/kube-errors.ts';
+import { ROLLOUT_CRD } from './rollout/module-rollout.ts';
+import { RolloutEngine } from './rollout/rollout-engine.ts';
+import type { ConfigStrategy } from './rollout/strategy.ts';
 
 export interface OrchestratorOptions {
   readonly config: KmcConfig;
@@ -54,9 +59,11 @@ export class Orchestrator {
   #vnodes: VNodeController | undefined;
   #modules: ModuleController | undefined;
   #caches: ClusterCaches | undefined;
+  #rollouts: RolloutEngine | undefined;
   #elector: LeaderElector | undefined;
   #leading = false;
   #started = false;
+  #rolloutsEnabled = false;
   readonly #onLeadershipLost: ((reason: string) => void) | undefined;
 
   constructor(options: OrchestratorOptions) {
@@ -188,6 +195,26 @@ export class Orchestrator {
       retentionMaxMs: config.retention.maxSeconds * 1000,
       nodes: () => vnodes.nodes,
     });
+    const modules = this.#modules;
+    this.#rollouts = new RolloutEngine({
+      kc: this.kc,
+      caches,
+      hooks: this.hooks,
+      events: this.events,
+      logger: logger.child({ component: 'rollout' }),
+      metrics: this.metrics,
+      clock: this.clock,
+      deploymentSelector: config.watch.deploymentSelector,
+      config: this.strategyConfig(),
+      requeuePods: (namespace, name) => {
+        modules.requeueDeployment(namespace, name);
+      },
+    });
+    const rollouts = this.#rollouts;
+    // The engine's gate runs before any plugin's: batch room and the revision guard come first.
+    this.hooks.holdInstall.tapPromise({ name: 'kmc-rollout', stage: -100 }, (pod, context) =>
+      this.#rolloutsEnabled ? rollouts.gate(pod, context) : Promise.resolve(undefined),
+    );
     await tunnel.start();
     this.#started = true;
 
@@ -218,6 +245,7 @@ export class Orchestrator {
   async stop(): Promise<void> {
     await this.#elector?.stop();
     this.#leading = false;
+    await this.#rollouts?.stop();
     await this.#modules?.stop();
     await this.#caches?.stop();
     await this.#vnodes?.stop();
@@ -233,8 +261,36 @@ export class Orchestrator {
     this.#leading = true;
     this.metrics.leader.set({ name: 'kmc' }, 1);
     await this.#vnodes?.startLeading();
-    await this.#caches?.start({ withRollouts: false });
+    this.#rolloutsEnabled = await this.#rolloutCrdInstalled();
+    await this.#caches?.start({ withRollouts: this.#rolloutsEnabled });
     this.#modules?.startLeading();
+    if (this.#rolloutsEnabled) this.#rollouts?.startLeading();
+  }
+
+  /** The strategy defaults the config sets: what the listed strategy plugins contribute, and `rollout`. */
+  strategyConfig(): ConfigStrategy {
+    let strategy: ConfigStrategy = {
+      undo: this.config.rollout.undo,
+      batchFirstInstall: this.config.rollout.batchFirstInstall,
+      bizDeactivateBatching: false,
+    };
+    for (const plugin of this.plugins) strategy = { ...strategy, ...plugin.strategyDefaults };
+    return strategy;
+  }
+
+  /** ModuleRollouts need their CRD; without it kmc runs, unbatched, and says how to install it. */
+  async #rolloutCrdInstalled(): Promise<boolean> {
+    try {
+      await this.kc.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: ROLLOUT_CRD });
+      return true;
+    } catch (error) {
+      const reason = isNotFound(error) ? 'is not installed' : `cannot be read (${describeError(error)})`;
+      this.logger.error(
+        `the ModuleRollout CRD ${ROLLOUT_CRD} ${reason}: rollouts are not batched and have no ModuleRollout. ` +
+          'Install it with: kubectl apply -f examples/deploy/crds/modulerollouts.rollout.koupleless.io.yaml',
+      );
+      return false;
+    }
   }
 
   #onTunnelEvent(event: TunnelEvent): void {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Orchestrator } from './orchestrator.ts';
+import type { ConfigStrategy } from './rollout/strategy.ts';
 
 /**
  * A kmc plugin: a name and an `apply` that taps the orchestrator's hooks (webpack's plugin model). Options are
@@ -10,6 +11,11 @@ export interface KmcPlugin {
   /** Unique; every tap uses it, so errors and logs name the plugin. */
   readonly name: string;
   apply(orchestrator: Orchestrator): void;
+  /**
+   * For release-strategy plugins: what listing this plugin in the config sets as every rollout's default
+   * (annotations and the ModuleRollout spec still take precedence).
+   */
+  readonly strategyDefaults?: Partial<ConfigStrategy>;
 }
 
 /**

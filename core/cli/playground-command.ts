@@ -1,4 +1,12 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startControlPlane } from '../cluster/control-plane.ts';
+import { runCommand } from '../cluster/run-command.ts';
+import { ROLLOUT_CRD } from '../rollout/module-rollout.ts';
+
+const ROLLOUT_CRD_MANIFEST = fileURLToPath(
+  new URL('../../examples/deploy/crds/modulerollouts.rollout.koupleless.io.yaml', import.meta.url),
+);
 import { timerProfile } from '../cluster/timer-profiles.ts';
 import { describeError } from '../errors.ts';
 import { startHealthServer } from '../health-server.ts';
@@ -43,6 +51,13 @@ export async function playgroundCommand(options: PlaygroundOptions): Promise<voi
     },
   });
   say(`Kubernetes ready at ${plane.apiserverUrl} (${options.profile} timers)`);
+  const kubectl = join(plane.binDir, 'kubectl');
+  const env = { ...process.env, KUBECONFIG: plane.kubeconfig };
+  await runCommand(kubectl, ['apply', '-f', ROLLOUT_CRD_MANIFEST], { env });
+  await runCommand(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${ROLLOUT_CRD}`], {
+    env,
+  });
+  say('ModuleRollout CRD installed');
   const logger = createLogger({ level: config.log.level });
   const orchestrator = new Orchestrator({
     config,

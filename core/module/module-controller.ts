@@ -348,6 +348,7 @@ export class ModuleController {
       return await this.#options.hooks.holdInstall.promise(view.pod, {
         base: record,
         node: this.#options.nodes().get(record.nodeName),
+        inventory: modules.inventory,
         modules: view.parsed.modules.map((m) => ({
           bizName: m.bizName,
           bizVersion: m.bizVersion,

@@ -1,4 +1,5 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { Strategy } from './strategy.ts';
 
 /**
  * The rollout engine's view of one rollout, handed to rollout hooks. All of it is derived from Kubernetes
@@ -17,8 +18,14 @@ export interface RolloutView {
   readonly currentBatch: number;
   /** Per-batch timestamps (ms since epoch) as recorded in the ModuleRollout status. */
   readonly batches: readonly BatchRecord[];
-  /** Strategy options after precedence (ModuleRollout spec > annotation > config > default), by plugin. */
-  readonly options: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The strategy after precedence (ModuleRollout spec > Deployment annotation > config > default). */
+  readonly strategy: Strategy;
+  /** The plan as it stands (cumulative targets); empty before it is made. */
+  readonly plan: readonly number[];
+  /** Pods of the target revision Ready for the Deployment's minReadySeconds. */
+  readonly updatedAvailable: number;
+  /** First installs and fast undos go straight through: no batches, no holds. */
+  readonly unbatched: boolean;
   /** The latest human confirmation (spec.confirmedBatch), 0 when none. */
   readonly confirmedBatch: number;
   /** Whether this is a first install, a pure scale, an undo. */

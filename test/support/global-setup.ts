@@ -3,6 +3,12 @@ import type { TestProject } from 'vitest/node';
 import { startControlPlane, type ControlPlane } from '../../core/cluster/control-plane.ts';
 import { binaryPath } from '../../core/cluster/k8s-release.ts';
 import { FAST_PROFILE } from '../../core/cluster/timer-profiles.ts';
+import { runCommand } from '../../core/cluster/run-command.ts';
+import { fileURLToPath } from 'node:url';
+
+const ROLLOUT_CRD_MANIFEST = fileURLToPath(
+  new URL('../../examples/deploy/crds/modulerollouts.rollout.koupleless.io.yaml', import.meta.url),
+);
 import { startHeartbeatNode, type HeartbeatNode } from './heartbeat-node.ts';
 import { SENTINEL_NODE, SENTINEL_TAINT, SENTINEL_ZONE } from './sentinel.ts';
 
@@ -40,6 +46,14 @@ async function start(): Promise<{ plane: ControlPlane; sentinel: HeartbeatNode }
     zone: SENTINEL_ZONE,
     taints: [SENTINEL_TAINT],
   });
+  // The ModuleRollout CRD, as users install it; established before any test runs kmc.
+  const env = { ...process.env, KUBECONFIG: plane.kubeconfig };
+  await runCommand(binaryPath('kubectl'), ['apply', '-f', ROLLOUT_CRD_MANIFEST], { env });
+  await runCommand(
+    binaryPath('kubectl'),
+    ['wait', '--for=condition=Established', '--timeout=60s', 'crd/modulerollouts.rollout.koupleless.io'],
+    { env },
+  );
   return { plane, sentinel };
 }
 

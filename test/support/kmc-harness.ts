@@ -5,6 +5,7 @@ import { Orchestrator } from '../../core/orchestrator.ts';
 import type { KmcPlugin } from '../../core/plugin.ts';
 import { SimulatedBase, type SimulatedBaseOptions } from '../../core/sim/simulated-base.ts';
 import { configSchema, type UserConfig } from '../../config/config-schema.ts';
+import { withStrategyPlugins } from '../../config/resolve-plugins.ts';
 import { testKubeConfig } from './kube.ts';
 import { AEDES, MOSQUITTO, type TestBroker } from './brokers.ts';
 import { uniqueId } from './unique-id.ts';
@@ -98,7 +99,7 @@ export class KmcHarness {
     const orchestrator = new Orchestrator({
       config: configSchema.parse(this.kmcConfig(extra)),
       kc: this.kc,
-      plugins: this.#plugins,
+      plugins: withStrategyPlugins(this.#plugins),
       logger: this.logger,
       identity: uniqueId('kmc'),
     });
