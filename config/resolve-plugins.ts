@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
 import type { KmcPlugin, PluginClass, PluginFactory } from '../core/plugin.ts';
-import { BUILT_IN_PLUGINS, implicitStrategyPlugins } from '../plugins/index.ts';
+import { BUILT_IN_PLUGINS } from '../plugins/index.ts';
 import type { PluginEntry } from './config-schema.ts';
 import { displayPath, formatIssues } from './load-config.ts';
 
@@ -40,12 +40,7 @@ export async function resolvePlugins(
     }
     seen.add(plugin.name);
   }
-  return withStrategyPlugins(plugins);
-}
-
-/** The configured plugins plus the release-strategy plugins an annotation can switch on (see plugins/index.ts). */
-export function withStrategyPlugins(plugins: readonly KmcPlugin[]): KmcPlugin[] {
-  return [...plugins, ...implicitStrategyPlugins(plugins)];
+  return plugins;
 }
 
 function validateOptions<O>(

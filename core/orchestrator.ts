@@ -25,6 +25,7 @@ import { isNotFound } from './kube/kube-errors.ts';
 import { ROLLOUT_CRD } from './rollout/module-rollout.ts';
 import { RolloutEngine } from './rollout/rollout-engine.ts';
 import type { ConfigStrategy } from './rollout/strategy.ts';
+import { implicitStrategyPlugins } from '../plugins/index.ts';
 
 export interface OrchestratorOptions {
   readonly config: KmcConfig;
@@ -78,7 +79,8 @@ export class Orchestrator {
       brokerLossGraceMs: this.config.mqtt.lossGraceSeconds * 1000,
     });
     this.events = new EventRecorder(this.kc, this.logger, this.metrics);
-    this.plugins = options.plugins ?? [];
+    // Strategy plugins an annotation can switch on are applied even when the config leaves them out.
+    this.plugins = [...(options.plugins ?? []), ...implicitStrategyPlugins(options.plugins ?? [])];
     this.#onLeadershipLost = options.onLeadershipLost;
     const names = new Set<string>();
     for (const plugin of this.plugins) {
@@ -209,10 +211,11 @@ export class Orchestrator {
       requeuePods: (namespace, name) => {
         modules.requeueDeployment(namespace, name);
       },
+      isAdmitted: (pod) => modules.isAdmitted(pod),
     });
     const rollouts = this.#rollouts;
-    // The engine's gate runs before any plugin's: batch room and the revision guard come first.
-    this.hooks.holdInstall.tapPromise({ name: 'kmc-rollout', stage: -100 }, (pod, context) =>
+    // The engine's gate runs after every plugin's: a pod takes a batch slot only when nothing else holds it.
+    this.hooks.holdInstall.tapPromise({ name: 'kmc-rollout', stage: 1000 }, (pod, context) =>
       this.#rolloutsEnabled ? rollouts.gate(pod, context) : Promise.resolve(undefined),
     );
     await tunnel.start();

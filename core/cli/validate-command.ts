@@ -33,6 +33,10 @@ export async function validateCommand(options: { config?: string }): Promise<voi
       (config.watch.deploymentSelector ? `, Deployments matching ${config.watch.deploymentSelector}` : ''),
     `leader election: ${config.leaderElection.enabled ? `on (lease ${config.leaderElection.leaseSeconds} s)` : 'off'}`,
     `plugins: ${plugins.length > 0 ? plugins.map((p) => p.name).join(', ') : '(none)'}`,
+    `strategy plugins (off unless configured or annotated): ${orchestrator.plugins
+      .slice(plugins.length)
+      .map((p) => p.name)
+      .join(', ')}`,
     ...taps.map(([hook, names]) => `  ${hook}: ${names.filter((n) => n !== 'kmc').join(', ')}`),
     'configuration is valid',
   ];

@@ -29,6 +29,11 @@ export const isConflict = (error: unknown): boolean => kubeFailure(error)?.code 
 export const isAlreadyExists = (error: unknown): boolean =>
   kubeFailure(error)?.code === 409 && kubeFailure(error)?.reason === 'AlreadyExists';
 export const isForbidden = (error: unknown): boolean => kubeFailure(error)?.code === 403;
+/** Creating in a namespace being deleted: the namespace's deletion is the answer, not an error to report. */
+export const isNamespaceTerminating = (error: unknown): boolean => {
+  const failure = kubeFailure(error);
+  return failure?.code === 403 && /is being terminated/.test(failure.message);
+};
 export const isGone = (error: unknown): boolean => kubeFailure(error)?.code === 410;
 
 /** A short description for logs and Events: "404 NotFound: pods \"x\" not found". */

@@ -14,6 +14,7 @@ import type { Hold } from '../hold.ts';
 import type { Hooks, ModuleEvent } from '../hooks.ts';
 import { nodeRef, podRef, type EventRecorder } from '../kube/event-recorder.ts';
 import type { ClusterCaches } from '../kube/cluster-caches.ts';
+import { isNodeReady, isPodReady } from '../kube/conditions.ts';
 import type { Informer, InformerEvent } from '../kube/informer.ts';
 import { parseLabelSelector } from '../kube/label-selector.ts';
 import { isConflict, isNotFound } from '../kube/kube-errors.ts';
@@ -43,9 +44,13 @@ import {
   readRecords,
   recordAnnotations,
   sameRecords,
+  type ActivationMode,
   type NodeRecords,
 } from './node-records.ts';
 import { WorkloadIndex } from './workload-index.ts';
+
+/** How long an admission may take to show in the pod cache before it is no longer counted. */
+const ADMISSION_CACHE_LAG_MS = 30_000;
 
 export interface ModuleControllerOptions {
   readonly kc: KubeConfig;
@@ -85,6 +90,13 @@ export class ModuleController {
   readonly #baselineWanted = new Set<string>();
   /** Workload uid → bases keeping retentions for it. */
   readonly #retainedBy = new Map<string, Set<string>>();
+  /**
+   * Pods the gate admitted whose admission the pod cache does not show yet (uid → when): counted as admitted, so
+   * a reconcile in between neither asks the gate again nor lets another pod take the same slot.
+   */
+  readonly #admittedAt = new Map<string, number>();
+  /** One holdInstall decision at a time per workload: two bases must not both take the last slot of a batch. */
+  readonly #gateLocks = new Map<string, Promise<unknown>>();
   #leading = false;
 
   constructor(options: ModuleControllerOptions) {
@@ -130,6 +142,57 @@ export class ModuleController {
 
   get pods(): PodIndex {
     return this.#pods;
+  }
+
+  /** Admitted by the install gate: recorded on the pod, or admitted moments ago and not in the cache yet. */
+  isAdmitted(pod: V1Pod): boolean {
+    if (isAdmitted(pod)) return true;
+    const uid = pod.metadata?.uid ?? '';
+    const at = this.#admittedAt.get(uid);
+    if (at === undefined) return false;
+    if (this.#options.clock.now() - at < ADMISSION_CACHE_LAG_MS) return true;
+    this.#admittedAt.delete(uid);
+    return false;
+  }
+
+  /** What a base reported last (in memory; empty until it answers). */
+  inventoryOf(nodeName: string): ReadonlyMap<string, BizStatus> {
+    const record = this.#options.registry.byNodeName(nodeName);
+    return record ? this.#base(record.baseId).inventory : new Map<string, BizStatus>();
+  }
+
+  /** How the base treats a second version of a module, as detected and recorded on its Node. */
+  activationModeOf(nodeName: string): ActivationMode {
+    return readRecords(this.#options.nodes().get(nodeName)).mode;
+  }
+
+  /**
+   * The bases that serve a workload now (ARCHITECTURE §3.2's availability): Ready bases where an admitted pod of
+   * the workload, or a retention it keeps, has its modules ACTIVATED. A base counts once, whatever it runs.
+   */
+  servingBases(workloadUid: string, pods: readonly V1Pod[]): Set<string> {
+    const serving = new Set<string>();
+    const activated = (nodeName: string, keys: readonly string[]) => {
+      const inventory = this.inventoryOf(nodeName);
+      return keys.length > 0 && keys.every((key) => inventory.get(key)?.state === 'ACTIVATED');
+    };
+    const ready = (nodeName: string) =>
+      isNodeReady(this.#options.nodes().get(nodeName)) &&
+      this.#options.registry.byNodeName(nodeName) !== undefined;
+    for (const pod of pods) {
+      const nodeName = pod.spec?.nodeName;
+      if (!nodeName || serving.has(nodeName) || !this.isAdmitted(pod) || !ready(nodeName)) continue;
+      const keys = podModules(pod).modules.map((m) => moduleKey(m.bizName, m.bizVersion));
+      if (activated(nodeName, keys)) serving.add(nodeName);
+    }
+    for (const nodeName of this.#retainedBy.get(workloadUid) ?? []) {
+      if (serving.has(nodeName) || !ready(nodeName)) continue;
+      const keys = readRecords(this.#options.nodes().get(nodeName))
+        .retentions.filter((r) => r.workload.uid === workloadUid)
+        .map((r) => moduleKey(r.bizName, r.bizVersion));
+      if (keys.some((key) => activated(nodeName, [key]))) serving.add(nodeName);
+    }
+    return serving;
   }
 
   /** Tunnel events reach every replica; only the leader acts on them. */
@@ -206,6 +269,7 @@ export class ModuleController {
   }
 
   #onPod(event: InformerEvent, pod: V1Pod, previous: V1Pod | undefined): void {
+    if (event === 'delete' || isAdmitted(pod)) this.#admittedAt.delete(pod.metadata?.uid ?? '');
     const previousNode = previous?.spec?.nodeName;
     const node = pod.spec?.nodeName;
     if (node && this.#options.registry.byNodeName(node)) this.#enqueue(node);
@@ -334,7 +398,7 @@ export class ModuleController {
       uid: pod.metadata?.uid ?? '',
       isModulePod: isModulePod(pod),
       parsed: podModules(pod),
-      admitted: isAdmitted(pod),
+      admitted: this.isAdmitted(pod),
       deleting: deletion !== undefined,
       deletionDeadline: deletion ? new Date(deletion).getTime() : undefined,
       disrupted: isDisrupted(pod),
@@ -344,6 +408,23 @@ export class ModuleController {
   }
 
   async #askGate(view: PodView, record: BaseRecord, modules: BaseModules): Promise<Hold | undefined> {
+    const key = view.workload?.uid ?? view.uid;
+    const previous = this.#gateLocks.get(key) ?? Promise.resolve();
+    const decision = previous.then(async () => {
+      const hold = await this.#decideGate(view, record, modules);
+      // Counted as admitted from now on, before the next decision for this workload runs.
+      if (!hold) this.#admittedAt.set(view.uid, this.#options.clock.now());
+      return hold;
+    });
+    const settled = decision.catch(() => undefined);
+    this.#gateLocks.set(key, settled);
+    void settled.then(() => {
+      if (this.#gateLocks.get(key) === settled) this.#gateLocks.delete(key);
+    });
+    return decision;
+  }
+
+  async #decideGate(view: PodView, record: BaseRecord, modules: BaseModules): Promise<Hold | undefined> {
     try {
       return await this.#options.hooks.holdInstall.promise(view.pod, {
         base: record,
@@ -711,10 +792,6 @@ export class ModuleController {
       logger.warn({ err: describeError(error) }, 'an install / uninstall observer failed');
     }
   }
-}
-
-function isPodReady(pod: V1Pod | undefined): boolean {
-  return pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 function heldOf(view: PodView): Hold | undefined {

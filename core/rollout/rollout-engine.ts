@@ -12,8 +12,9 @@ import { Controller, type ReconcileResult } from '../controller/controller.ts';
 import type { Hold } from '../hold.ts';
 import type { Hooks, InstallContext } from '../hooks.ts';
 import type { ClusterCaches } from '../kube/cluster-caches.ts';
+import { isPodReady } from '../kube/conditions.ts';
 import { deploymentRef, type EventRecorder, type ObjectRef } from '../kube/event-recorder.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../kube/kube-errors.ts';
+import { isAlreadyExists, isConflict, isNamespaceTerminating, isNotFound } from '../kube/kube-errors.ts';
 import { parseLabelSelector, type LabelSelector } from '../kube/label-selector.ts';
 import { mergePatch } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
@@ -60,6 +61,8 @@ export interface RolloutEngineOptions {
   readonly config: ConfigStrategy;
   /** Asks the module controller to look again at the pods of a Deployment (the gate's answer may have changed). */
   readonly requeuePods: (namespace: string, name: string) => void;
+  /** Admitted by the install gate (recorded on the pod, or just now and not in the cache yet). */
+  readonly isAdmitted: (pod: V1Pod) => boolean;
 }
 
 const MODULE_POD_LABELS = [
@@ -79,9 +82,6 @@ export class RolloutEngine {
   readonly #custom: CustomObjectsApi;
   readonly #apps: AppsV1Api;
   readonly #selector: LabelSelector;
-  /** Target pods the gate let in whose admission the pod cache does not show yet: uid → time. */
-  readonly #pendingAdmissions = new Map<string, number>();
-  readonly #gateLocks = new Map<string, Promise<unknown>>();
   /**
    * The last status this engine wrote per ModuleRollout, with the resourceVersion it got: a reconcile that
    * follows a write sooner than the cache shows it must not redo (and re-announce) the same step.
@@ -100,7 +100,7 @@ export class RolloutEngine {
       logger: logger.child({ controller: 'rollout' }),
       reconcile: (key) => this.#reconcile(key),
       workers: 2,
-      isQuiet: isConflict,
+      isQuiet: (error) => isConflict(error) || isNamespaceTerminating(error),
       observer: {
         reconciled: (controller, result, ms) => {
           metrics.reconciles.inc({ controller, result });
@@ -118,13 +118,17 @@ export class RolloutEngine {
       const owner = rs.metadata?.ownerReferences?.find((ref) => ref.controller && ref.kind === 'Deployment');
       this.#enqueue(rs.metadata?.namespace, owner?.name);
     });
-    caches.on('moduleRollout', (_event, rollout) => {
+    caches.on('moduleRollout', (_event, rollout, previous) => {
       this.#enqueue(rollout.metadata?.namespace, rollout.spec.deployment);
+      // Held pods are asked again once the cache shows a new batch, phase or hold: their hold may be gone or
+      // read differently (the requeue right after the write can run before the cache has it).
+      if (previous && roomOf(previous.status) !== roomOf(rollout.status) && this.#leading)
+        options.requeuePods(rollout.metadata?.namespace ?? '', rollout.spec.deployment);
     });
     caches.on('pod', (_event, pod, previous) => {
       // Readiness and admission move batches; other pod changes do not concern the engine.
       const changed =
-        readyOf(pod) !== readyOf(previous) ||
+        isPodReady(pod) !== isPodReady(previous) ||
         isAdmitted(pod) !== (previous ? isAdmitted(previous) : false) ||
         Boolean(pod.metadata?.deletionTimestamp) !== Boolean(previous?.metadata?.deletionTimestamp);
       if (!changed || !isModulePod(pod)) return;
@@ -150,19 +154,14 @@ export class RolloutEngine {
     await this.#controller.stop();
   }
 
-  /** The engine's `holdInstall` tap: batch room, pause, and the revision guard for Deployment pods. */
-  async gate(pod: V1Pod, context: InstallContext): Promise<Hold | undefined> {
+  /**
+   * The engine's `holdInstall` tap: batch room, pause, and the revision guard for Deployment pods. The module
+   * controller runs the gate one decision at a time per workload and counts admissions the pod cache does not
+   * show yet, so two bases never both take the last slot of a batch.
+   */
+  gate(pod: V1Pod, context: InstallContext): Promise<Hold | undefined> {
     const facts = this.#deploymentOf(pod);
-    if (!facts) return undefined;
-    const key = `${facts.deployment.metadata?.namespace ?? ''}/${facts.deployment.metadata?.name ?? ''}`;
-    // One decision at a time per Deployment: two bases must not both take the last slot of a batch.
-    const previous = this.#gateLocks.get(key) ?? Promise.resolve();
-    const decision = previous.then(() => this.#decide(pod, context, facts));
-    this.#gateLocks.set(
-      key,
-      decision.catch(() => undefined),
-    );
-    return decision;
+    return Promise.resolve(facts ? this.#decide(pod, context, facts) : undefined);
   }
 
   #decide(pod: V1Pod, context: InstallContext, facts: DeploymentFacts): Hold | undefined {
@@ -173,41 +172,29 @@ export class RolloutEngine {
     const rollout = this.#options.caches.moduleRollouts.get(rolloutName(name, targetRevision), namespace);
     const podRs = replicaSetOf(pod, sets);
     const podRevisionNumber = revisionOf(podRs);
-    const stable = rollout?.status?.stableRevision;
+    // The status this engine wrote last, when the cache does not show it yet.
+    const status = rollout ? this.#freshStatus(rollout) : undefined;
+    const stable = status?.stableRevision;
     const podRevision: PodRevision =
       podRs === target ? 'target' : stable !== undefined && podRevisionNumber === stable ? 'stable' : 'other';
-    const now = this.#options.clock.now();
-    for (const [uid, at] of this.#pendingAdmissions)
-      if (now - at > 30_000) this.#pendingAdmissions.delete(uid);
     const targetPods = this.#options.caches.podIndex
       .byOwner(target.metadata?.uid ?? '')
       .filter((p) => !p.metadata?.deletionTimestamp && p.metadata?.uid !== pod.metadata?.uid);
-    let admittedTarget = 0;
-    for (const p of targetPods) {
-      const uid = p.metadata?.uid ?? '';
-      if (isAdmitted(p)) {
-        admittedTarget += 1;
-        this.#pendingAdmissions.delete(uid);
-      } else if (this.#pendingAdmissions.has(uid)) {
-        admittedTarget += 1;
-      }
-    }
+    const admittedTarget = targetPods.filter((p) => this.#options.isAdmitted(p)).length;
     const targetModules = podModules({ spec: target.spec?.template?.spec ?? { containers: [] } }).modules;
     const baseRunsTarget =
       targetModules.some((m) => context.inventory.has(moduleKey(m.bizName, m.bizVersion))) ||
-      targetPods.some((p) => p.spec?.nodeName === context.base.nodeName && isAdmitted(p));
-    const hold = gateDecision({
+      targetPods.some((p) => p.spec?.nodeName === context.base.nodeName && this.#options.isAdmitted(p));
+    return gateDecision({
       deployment: name,
       targetRevision,
       podRevision,
       podRevisionNumber,
-      rollout: rollout?.status,
+      rollout: status,
       paused: deployment.spec?.paused === true,
       admittedTarget,
       baseRunsTarget,
     });
-    if (!hold && podRevision === 'target') this.#pendingAdmissions.set(pod.metadata?.uid ?? '', now);
-    return hold;
   }
 
   #deploymentOf(pod: V1Pod): DeploymentFacts | undefined {
@@ -744,11 +731,7 @@ export class RolloutEngine {
       if (isNotFound(error)) return;
       throw error;
     }
-    const roomChanged =
-      before.currentBatch !== next.currentBatch ||
-      before.phase !== next.phase ||
-      before.hold?.reason !== next.hold?.reason;
-    if (roomChanged)
+    if (roomOf(before) !== roomOf(next))
       this.#options.requeuePods(deployment.metadata?.namespace ?? '', deployment.metadata?.name ?? '');
   }
 
@@ -806,8 +789,9 @@ interface DeploymentFacts {
   readonly sets: readonly V1ReplicaSet[];
 }
 
-function readyOf(pod: V1Pod | undefined): boolean {
-  return pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+/** What the install gate reads from a rollout's status: a change means held pods are worth asking again. */
+function roomOf(status: ModuleRolloutStatus | undefined): string {
+  return `${status?.currentBatch ?? 0}/${status?.phase ?? ''}/${status?.hold?.reason ?? ''}/${status?.releasedSlots ?? 0}`;
 }
 
 function iso(ms: number): string {

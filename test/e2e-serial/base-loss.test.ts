@@ -2,7 +2,7 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -23,8 +23,7 @@ describe('base loss: real eviction and rescheduling', () => {
   async function world() {
     const harness = await KmcHarness.start();
     const core = harness.kc.makeApiClient(CoreV1Api);
-    const namespace = uniqueName('loss');
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const namespace = harness.namespace;
     cleanup.push(async () => {
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
       await harness.close();

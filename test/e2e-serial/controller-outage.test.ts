@@ -1,7 +1,7 @@
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -27,8 +27,7 @@ describe('controller outage longer than node grace + toleration', () => {
   it('evicts the pods but uninstalls nothing; on return the replacements adopt the retained instances', async () => {
     harness = await KmcHarness.start();
     const core = harness.kc.makeApiClient(CoreV1Api);
-    namespace = uniqueName('outage');
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    namespace = harness.namespace;
     const baseName = `base-${harness.env}`;
     const bases = [await harness.base({ name: baseName }), await harness.base({ name: baseName })];
     const manifest = selectBases(await exampleManifest<ModuleWorkload>('module-deployment.yaml'), baseName);

@@ -1,7 +1,7 @@
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -22,8 +22,7 @@ describe('kubectl drain of a VNode', () => {
   it('keeps each workload’s module serving on the drained base until its replacement is Ready elsewhere', async () => {
     harness = await KmcHarness.start();
     const core = harness.kc.makeApiClient(CoreV1Api);
-    namespace = uniqueName('drain');
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    namespace = harness.namespace;
     const baseName = `base-${harness.env}`;
     const bases = [
       await harness.base({ name: baseName }),

@@ -2,8 +2,9 @@ import { CoordinationV1Api, CoreV1Api, type V1Node, type V1Pod } from '@kubernet
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
+import { keepLogsOnFailure } from '../support/failure-logs.ts';
 import { startKmcProcess, type KmcProcess } from '../support/kmc-process.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { recordWatch } from '../support/watch-recorder.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -22,9 +23,9 @@ describe('kmc restarts and fails over without disturbing bases, nodes or pods', 
   async function world(baseCount: number) {
     const harness = await KmcHarness.start({ startKmc: false });
     const core = harness.kc.makeApiClient(CoreV1Api);
-    const namespace = uniqueName('ha');
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const namespace = harness.namespace;
     const processes: KmcProcess[] = [];
+    keepLogsOnFailure('kmc-restart-ha', () => processes.flatMap((p) => p.logs()));
     cleanup.push(async () => {
       for (const p of processes) await p.kill();
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
@@ -34,6 +35,8 @@ describe('kmc restarts and fails over without disturbing bases, nodes or pods', 
     const bases: SimulatedBase[] = [];
     for (let i = 0; i < baseCount; i += 1) bases.push(await harness.base({ name: baseName }));
     const config = harness.kmcConfig({
+      // Kept in memory, written out only when a test fails (keepLogsOnFailure).
+      log: { level: 'debug' },
       leaderElection: {
         enabled: true,
         namespace,
@@ -111,7 +114,7 @@ describe('kmc restarts and fails over without disturbing bases, nodes or pods', 
     ).toEqual([]);
     const after = await pods();
     expect(after.map((p) => p.metadata?.uid).sort()).toEqual(before.map((p) => p.metadata?.uid).sort());
-    expect(after.every(isReady)).toBe(true);
+    expect(after.filter((p) => !isReady(p)).map((p) => p.status?.conditions)).toEqual([]);
   });
 
   it('two replicas: only the leader installs; when it dies the other takes over with no NotReady node, eviction or uninstall', async () => {

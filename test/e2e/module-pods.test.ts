@@ -2,7 +2,7 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BizDeactivatePlugin } from '../../plugins/biz-deactivate-plugin.ts';
 import { KmcHarness, type KmcHarnessOptions } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -17,8 +17,7 @@ describe('module pods: several modules, invalid images, BizDeactivate', () => {
   async function world(options: KmcHarnessOptions = {}) {
     const harness = await KmcHarness.start(options);
     const core = harness.kc.makeApiClient(CoreV1Api);
-    const namespace = uniqueName('pods');
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const namespace = harness.namespace;
     cleanup.push(async () => {
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
       await harness.close();

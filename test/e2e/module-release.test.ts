@@ -2,7 +2,7 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import {
   exampleManifest,
   renameModule,
@@ -35,9 +35,8 @@ describe('module release with the corrected example Deployment', () => {
   beforeAll(async () => {
     harness = await KmcHarness.start();
     core = harness.kc.makeApiClient(CoreV1Api);
-    namespace = uniqueName('release');
+    namespace = harness.namespace;
     baseName = `base-${harness.env}`;
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
     bases = [];
     for (let i = 0; i < 3; i += 1) {
       bases.push(
@@ -57,7 +56,6 @@ describe('module release with the corrected example Deployment', () => {
   });
 
   afterAll(async () => {
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     await harness.close();
   });
 

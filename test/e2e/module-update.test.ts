@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import type { ActivationMode } from '../../core/sim/sim-config.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import {
   exampleManifest,
   selectBases,
@@ -21,8 +21,7 @@ const versionOf = (pod: V1Pod) => pod.spec?.containers[0]?.env?.find((e) => e.na
 async function releasedOn(mode: ActivationMode, cleanup: (() => Promise<void>)[]) {
   const harness = await KmcHarness.start();
   const core = harness.kc.makeApiClient(CoreV1Api);
-  const namespace = uniqueName('update');
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const namespace = harness.namespace;
   cleanup.push(async () => {
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     await harness.close();

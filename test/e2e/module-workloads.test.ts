@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import {
   exampleManifest,
   selectBases,
@@ -25,8 +25,7 @@ describe('module workloads of every kind, and what is not a module', () => {
   async function world() {
     const harness = await KmcHarness.start();
     const core = harness.kc.makeApiClient(CoreV1Api);
-    const namespace = uniqueName('kinds');
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const namespace = harness.namespace;
     cleanup.push(async () => {
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
       await harness.close();

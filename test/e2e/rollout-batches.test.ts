@@ -5,7 +5,7 @@ import { BetaFirstPlugin } from '../../plugins/beta-first-plugin.ts';
 import { PauseAndConfirmPlugin } from '../../plugins/pause-and-confirm-plugin.ts';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { kubectl, uniqueName } from '../support/kube.ts';
+import { kubectl } from '../support/kube.ts';
 import {
   exampleManifest,
   selectBases,
@@ -43,8 +43,7 @@ describe('batched rollout: batchCount 3 with beta and a confirmation per batch',
       ],
     });
     core = harness.kc.makeApiClient(CoreV1Api);
-    namespace = uniqueName('batches');
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    namespace = harness.namespace;
     const baseName = `base-${harness.env}`;
     bases = [];
     for (let i = 0; i < 10; i += 1) bases.push(await harness.base({ name: baseName, installLatencyMs: 300 }));
@@ -109,9 +108,18 @@ describe('batched rollout: batchCount 3 with beta and a confirmation per batch',
           const waiting = (await pods()).filter(
             (p) => versionOf(p) === '0.0.2' && p.spec?.nodeName && !isReady(p),
           );
-          return (
+          if (
             waiting.length > 0 &&
             waiting.every((p) => held(p)?.reason === 'AwaitingConfirmation' && p.status?.phase === 'Pending')
+          )
+            return true;
+          // Thrown (not returned) so a timeout says what the pods showed.
+          throw new Error(
+            waiting
+              .map(
+                (p) => `${p.metadata?.name ?? ''}: ${p.status?.phase ?? ''} ${held(p)?.reason ?? 'no hold'}`,
+              )
+              .join('; ') || 'no bound 0.0.2 pod waits',
           );
         },
         { description: 'the pods beyond the batch held, awaiting confirmation', timeoutMs: 30_000 },

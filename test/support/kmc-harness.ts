@@ -5,7 +5,6 @@ import { Orchestrator } from '../../core/orchestrator.ts';
 import type { KmcPlugin } from '../../core/plugin.ts';
 import { SimulatedBase, type SimulatedBaseOptions } from '../../core/sim/simulated-base.ts';
 import { configSchema, type UserConfig } from '../../config/config-schema.ts';
-import { withStrategyPlugins } from '../../config/resolve-plugins.ts';
 import { testKubeConfig } from './kube.ts';
 import { AEDES, MOSQUITTO, type TestBroker } from './brokers.ts';
 import { uniqueId } from './unique-id.ts';
@@ -33,6 +32,11 @@ export interface KmcHarnessOptions {
 export class KmcHarness {
   readonly env: string;
   readonly zone: string;
+  /**
+   * This harness's namespace, created at start; kmc watches only it (watch.namespaces), since every kmc's rollout
+   * engine would otherwise manage the Deployments of every test running beside it.
+   */
+  readonly namespace: string;
   readonly kc: KubeConfig;
   readonly broker: EmbeddedBroker | TestBroker;
   readonly logger: Logger;
@@ -45,6 +49,7 @@ export class KmcHarness {
   private constructor(broker: EmbeddedBroker | TestBroker, ownsBroker: boolean, options: KmcHarnessOptions) {
     this.env = uniqueId('e').replace(/-/g, '');
     this.zone = `${this.env}-zone`;
+    this.namespace = `ns-${this.env}`;
     this.kc = testKubeConfig();
     this.broker = broker;
     this.#ownsBroker = ownsBroker;
@@ -56,6 +61,9 @@ export class KmcHarness {
   static async start(options: KmcHarnessOptions = {}): Promise<KmcHarness> {
     const broker = options.broker ?? (await TEST_BROKER.start());
     const harness = new KmcHarness(broker, !options.broker, options);
+    await harness.kc
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: harness.namespace } } });
     if (options.startKmc ?? true) await harness.startKmc();
     return harness;
   }
@@ -77,6 +85,7 @@ export class KmcHarness {
       ...this.#config,
       ...extra,
       env: this.env,
+      watch: { namespaces: [this.namespace], ...this.#config.watch, ...extra.watch },
       mqtt: { ...this.#config.mqtt, url: this.broker.url, maxMessageAgeSeconds: 30, ...extra.mqtt },
       bases: {
         silenceSeconds: 3,
@@ -99,7 +108,7 @@ export class KmcHarness {
     const orchestrator = new Orchestrator({
       config: configSchema.parse(this.kmcConfig(extra)),
       kc: this.kc,
-      plugins: withStrategyPlugins(this.#plugins),
+      plugins: this.#plugins,
       logger: this.logger,
       identity: uniqueId('kmc'),
     });
@@ -139,6 +148,7 @@ export class KmcHarness {
     if (this.#ownsBroker) await this.broker.close();
     // Nodes are cluster-scoped: leave none of this test's behind to weigh on the node-lifecycle controller.
     const core = this.kc.makeApiClient(CoreV1Api);
+    await core.deleteNamespace({ name: this.namespace }).catch(() => undefined);
     const nodes = await core.listNode({ labelSelector: `virtual-kubelet.koupleless.io/env=${this.env}` });
     for (const node of nodes.items) {
       await core.deleteNode({ name: node.metadata?.name ?? '' }).catch(() => undefined);

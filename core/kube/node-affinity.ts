@@ -1,0 +1,51 @@
+import type { V1Node, V1NodeSelectorRequirement, V1PodSpec } from '@kubernetes/client-node';
+
+/**
+ * Whether a pod template may land on a node as far as its `nodeSelector` and required node affinity go (the
+ * scheduler's NodeAffinity filter): every nodeSelector label, and at least one nodeSelectorTerm whose
+ * expressions and fields all hold. Taints, resources and pod (anti-)affinity are not considered. Pure.
+ */
+export function templateFitsNode(spec: V1PodSpec | undefined, node: V1Node): boolean {
+  const labels = node.metadata?.labels ?? {};
+  for (const [key, value] of Object.entries(spec?.nodeSelector ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  const terms =
+    spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (!terms || terms.length === 0) return true;
+  const fields: Record<string, string> = { 'metadata.name': node.metadata?.name ?? '' };
+  return terms.some((term) => {
+    const expressions = term.matchExpressions ?? [];
+    const fieldExpressions = term.matchFields ?? [];
+    // An empty term matches nothing (as in Kubernetes).
+    if (expressions.length === 0 && fieldExpressions.length === 0) return false;
+    return (
+      expressions.every((requirement) => requirementHolds(requirement, labels)) &&
+      fieldExpressions.every((requirement) => requirementHolds(requirement, fields))
+    );
+  });
+}
+
+function requirementHolds(requirement: V1NodeSelectorRequirement, values: Record<string, string>): boolean {
+  const value = values[requirement.key];
+  const listed = requirement.values ?? [];
+  switch (requirement.operator) {
+    case 'In':
+      return value !== undefined && listed.includes(value);
+    case 'NotIn':
+      return value === undefined || !listed.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+    case 'Lt': {
+      const actual = Number.parseInt(value ?? '', 10);
+      const bound = Number.parseInt(listed[0] ?? '', 10);
+      if (Number.isNaN(actual) || Number.isNaN(bound)) return false;
+      return requirement.operator === 'Gt' ? actual > bound : actual < bound;
+    }
+    default:
+      return false;
+  }
+}
