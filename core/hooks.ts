@@ -16,7 +16,7 @@ import {
 } from 'tapable';
 import { PluginError } from './errors.ts';
 import type { Hold } from './hold.ts';
-import type { Batch, Plan, RolloutView } from './rollout/rollout-types.ts';
+import type { Batch, Plan, PodRollout, RolloutView } from './rollout/rollout-types.ts';
 import type { BizStatus } from './tunnel/tunnel.ts';
 import type { BaseRecord } from './vnode/base-registry.ts';
 import type { NodeFields } from './vnode/node-template.ts';
@@ -30,6 +30,8 @@ export interface InstallContext {
   readonly node: V1Node | undefined;
   /** Everything on the base, as it currently reports it, by `name:version`. */
   readonly inventory: ReadonlyMap<string, BizStatus>;
+  /** For a pod of a Deployment kmc rolls out: its rollout and the pod's revision in it. */
+  readonly rollout: PodRollout | undefined;
   /** The module instances the pod asks for, as the base currently reports them (undefined: not on the base). */
   readonly modules: readonly {
     readonly bizName: string;
@@ -79,6 +81,11 @@ export function createHooks() {
     initialize: new AsyncSeriesHook<[]>([]),
     /** On stop: release what initialize took. */
     shutdown: new AsyncSeriesHook<[]>([]),
+    /**
+     * This replica became the leader and its controllers run: start what writes to Kubernetes. (A replica that
+     * loses leadership exits, so there is no counterpart.)
+     */
+    leading: new AsyncSeriesHook<[]>([]),
 
     // ---- vnode: bases and their nodes --------------------------------------------------------------------
     /** The fields kmc owns on a base's Node (labels, taints, capacity): plugins add or change them. */

@@ -100,6 +100,31 @@ export class Orchestrator {
     return this.#tunnel;
   }
 
+  /** The shared caches of pods, workloads and ModuleRollouts (for plugins; after start). */
+  get caches(): ClusterCaches {
+    return this.#part(this.#caches);
+  }
+
+  /** kmc's VNodes and their changes (for plugins; after start). */
+  get vnodes(): VNodeController {
+    return this.#part(this.#vnodes);
+  }
+
+  /** What the bases run and which of them serve a workload (for plugins; after start). */
+  get modules(): ModuleController {
+    return this.#part(this.#modules);
+  }
+
+  /** The rollout engine: the rollout of a pod, the pods of a Deployment (for plugins; after start). */
+  get rollouts(): RolloutEngine {
+    return this.#part(this.#rollouts);
+  }
+
+  #part<T>(part: T | undefined): T {
+    if (!part) throw new Error('the orchestrator has not started');
+    return part;
+  }
+
   get isLeader(): boolean {
     return this.#leading;
   }
@@ -196,6 +221,7 @@ export class Orchestrator {
       clock: this.clock,
       retentionMaxMs: config.retention.maxSeconds * 1000,
       nodes: () => vnodes.nodes,
+      rolloutOf: (pod) => (this.#rolloutsEnabled ? this.#rollouts?.rolloutOf(pod) : undefined),
     });
     const modules = this.#modules;
     this.#rollouts = new RolloutEngine({
@@ -268,6 +294,7 @@ export class Orchestrator {
     await this.#caches?.start({ withRollouts: this.#rolloutsEnabled });
     this.#modules?.startLeading();
     if (this.#rolloutsEnabled) this.#rollouts?.startLeading();
+    await this.hooks.leading.promise();
   }
 
   /** The strategy defaults the config sets: what the listed strategy plugins contribute, and `rollout`. */

@@ -1,9 +1,12 @@
 import type { KmcPlugin, PluginClass } from '../core/plugin.ts';
 import { BatchesPlugin } from './batches-plugin.ts';
 import { BetaFirstPlugin } from './beta-first-plugin.ts';
+import { BizDeactivateBatchingPlugin } from './biz-deactivate-batching-plugin.ts';
 import { BizDeactivatePlugin } from './biz-deactivate-plugin.ts';
 import { GrayTimePlugin } from './gray-time-plugin.ts';
+import { MaxUnavailablePlugin } from './max-unavailable-plugin.ts';
 import { PauseAndConfirmPlugin } from './pause-and-confirm-plugin.ts';
+import { PeerReplicaSyncerPlugin } from './peer-replica-syncer-plugin.ts';
 
 /** Built-in plugins by the name configs use (ARCHITECTURE §3.6). Options are validated by each class's schema. */
 export const BUILT_IN_PLUGINS: ReadonlyMap<string, PluginClass> = new Map<string, PluginClass>([
@@ -12,6 +15,9 @@ export const BUILT_IN_PLUGINS: ReadonlyMap<string, PluginClass> = new Map<string
   [BetaFirstPlugin.pluginName, BetaFirstPlugin as unknown as PluginClass],
   [PauseAndConfirmPlugin.pluginName, PauseAndConfirmPlugin as unknown as PluginClass],
   [GrayTimePlugin.pluginName, GrayTimePlugin as unknown as PluginClass],
+  [MaxUnavailablePlugin.pluginName, MaxUnavailablePlugin as unknown as PluginClass],
+  [BizDeactivateBatchingPlugin.pluginName, BizDeactivateBatchingPlugin],
+  [PeerReplicaSyncerPlugin.pluginName, PeerReplicaSyncerPlugin as unknown as PluginClass],
 ]);
 
 /**
@@ -26,7 +32,17 @@ export function implicitStrategyPlugins(configured: readonly KmcPlugin[]): KmcPl
   if (!present.has(PauseAndConfirmPlugin.pluginName))
     implicit.push(new PauseAndConfirmPlugin({ after: 'each-batch' }, false));
   if (!present.has(GrayTimePlugin.pluginName)) implicit.push(new GrayTimePlugin({ seconds: 0 }));
+  if (!present.has(MaxUnavailablePlugin.pluginName)) implicit.push(new MaxUnavailablePlugin({}, false));
   return implicit;
 }
 
-export { BatchesPlugin, BetaFirstPlugin, BizDeactivatePlugin, GrayTimePlugin, PauseAndConfirmPlugin };
+export {
+  BatchesPlugin,
+  BetaFirstPlugin,
+  BizDeactivateBatchingPlugin,
+  BizDeactivatePlugin,
+  GrayTimePlugin,
+  MaxUnavailablePlugin,
+  PauseAndConfirmPlugin,
+  PeerReplicaSyncerPlugin,
+};

@@ -21,6 +21,7 @@ import { isConflict, isNotFound } from '../kube/kube-errors.ts';
 import { FIELD_MANAGER, serverSideApply } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { PodRollout } from '../rollout/rollout-types.ts';
 import type { BizModel } from '../tunnel/protocol/messages.ts';
 import type { BizStatus, Tunnel, TunnelEvent } from '../tunnel/tunnel.ts';
 import type { BaseRecord, BaseRegistry, LivenessSettings } from '../vnode/base-registry.ts';
@@ -69,6 +70,8 @@ export interface ModuleControllerOptions {
   readonly retentionMaxMs: number;
   /** The node cache of the VNode controller: node records live in its annotations. */
   readonly nodes: () => Informer<V1Node>;
+  /** The rollout a Deployment pod belongs to (the rollout engine's view), for holdInstall taps. */
+  readonly rolloutOf?: (pod: V1Pod) => PodRollout | undefined;
 }
 
 /**
@@ -291,7 +294,13 @@ export class ModuleController {
   /** Looks again at every base with a pod of this Deployment (the rollout engine changed what may install). */
   requeueDeployment(namespace: string, name: string): void {
     const deployment = this.#caches.deployments.get(name, namespace);
-    if (deployment) this.#onWorkload(deployment);
+    if (!deployment) return;
+    this.#onWorkload(deployment);
+    // Its pods belong to its ReplicaSets, not to it.
+    for (const rs of this.#caches.replicaSets.list(namespace)) {
+      if (rs.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === deployment.metadata?.uid))
+        for (const pod of this.#pods.byOwner(rs.metadata.uid ?? '')) this.#enqueue(pod.spec?.nodeName);
+    }
   }
 
   #onWorkload(object: KubernetesObject): void {
@@ -430,6 +439,7 @@ export class ModuleController {
         base: record,
         node: this.#options.nodes().get(record.nodeName),
         inventory: modules.inventory,
+        rollout: view.workload?.kind === 'Deployment' ? this.#options.rolloutOf?.(view.pod) : undefined,
         modules: view.parsed.modules.map((m) => ({
           bizName: m.bizName,
           bizVersion: m.bizVersion,

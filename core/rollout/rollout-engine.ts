@@ -46,7 +46,7 @@ import {
   type RolloutKind,
   type RolloutPhase,
 } from './module-rollout.ts';
-import type { Batch, RolloutView } from './rollout-types.ts';
+import type { Batch, BatchRecord, PodRollout, RolloutView } from './rollout-types.ts';
 import { resolveStrategy, type ConfigStrategy, type Strategy } from './strategy.ts';
 
 export interface RolloutEngineOptions {
@@ -174,9 +174,7 @@ export class RolloutEngine {
     const podRevisionNumber = revisionOf(podRs);
     // The status this engine wrote last, when the cache does not show it yet.
     const status = rollout ? this.#freshStatus(rollout) : undefined;
-    const stable = status?.stableRevision;
-    const podRevision: PodRevision =
-      podRs === target ? 'target' : stable !== undefined && podRevisionNumber === stable ? 'stable' : 'other';
+    const podRevision = podRevisionOf(pod, target, sets, status?.stableRevision);
     const targetPods = this.#options.caches.podIndex
       .byOwner(target.metadata?.uid ?? '')
       .filter((p) => !p.metadata?.deletionTimestamp && p.metadata?.uid !== pod.metadata?.uid);
@@ -269,10 +267,7 @@ export class RolloutEngine {
       deployment,
     );
     const kind: RolloutKind = status.kind ?? 'update';
-    const unbatched =
-      (kind === 'first-install' && !strategy.batchFirstInstall) ||
-      (kind === 'undo' && strategy.undo === 'fast') ||
-      deployment.spec?.strategy?.type === 'Recreate';
+    const unbatched = isUnbatched(kind, strategy, deployment);
     const minReady = deployment.spec?.minReadySeconds ?? 0;
     const targetPods = caches.podIndex
       .byOwner(target.metadata?.uid ?? '')
@@ -290,12 +285,7 @@ export class RolloutEngine {
         targetRevision,
         replicas,
         currentBatch: merged.currentBatch ?? 0,
-        batches: (merged.batches ?? []).map((b) => ({
-          index: b.index,
-          target: b.target,
-          ...(b.startedAt ? { startedAt: Date.parse(b.startedAt) } : {}),
-          ...(b.completedAt ? { completedAt: Date.parse(b.completedAt) } : {}),
-        })),
+        batches: batchRecords(merged.batches),
         strategy,
         confirmedBatch: current.spec.confirmedBatch ?? 0,
         kind,
@@ -348,7 +338,8 @@ export class RolloutEngine {
         );
         await this.#options.hooks.batchCompleted.promise(batch, view({ plan, batches, currentBatch }));
       } else {
-        waits.push(5_000);
+        // Base reports do not wake the engine: look again soon.
+        waits.push(1_000);
       }
     } else if (inProgress && !inProgress.completedAt) {
       const soon = nextAvailableIn(targetPods, minReady, now);
@@ -603,7 +594,7 @@ export class RolloutEngine {
       'RolloutSuperseded',
       `revision ${rollout.spec.revision} superseded by revision ${by}`,
     );
-    await this.#options.hooks.rolloutSuperseded.promise(this.#terminalView(deployment, rollout, next));
+    await this.#options.hooks.rolloutSuperseded.promise(this.#statusView(deployment, rollout, next));
   }
 
   async #abort(
@@ -661,7 +652,7 @@ export class RolloutEngine {
       'RolloutAborted',
       `rollout to revision ${rollout.spec.revision} aborted: restoring revision ${status.stableRevision}`,
     );
-    await this.#options.hooks.rolloutAborted.promise(this.#terminalView(deployment, rollout, next));
+    await this.#options.hooks.rolloutAborted.promise(this.#statusView(deployment, rollout, next));
   }
 
   /** ModuleRollouts follow the Deployment's revision history: one whose revision has no ReplicaSet left goes. */
@@ -735,12 +726,14 @@ export class RolloutEngine {
       this.#options.requeuePods(deployment.metadata?.namespace ?? '', deployment.metadata?.name ?? '');
   }
 
-  #terminalView(deployment: V1Deployment, rollout: ModuleRollout, status: ModuleRolloutStatus): RolloutView {
+  /** A rollout as its status records it (for hooks outside a reconcile: terminal rollouts, install taps). */
+  #statusView(deployment: V1Deployment, rollout: ModuleRollout, status: ModuleRolloutStatus): RolloutView {
     const { strategy } = resolveStrategy(
       this.#options.config,
       deployment.metadata?.annotations,
       rollout.spec.strategy,
     );
+    const kind = status.kind ?? 'update';
     return {
       namespace: deployment.metadata?.namespace ?? '',
       deployment,
@@ -749,14 +742,43 @@ export class RolloutEngine {
       targetRevision: rollout.spec.revision,
       replicas: status.replicas ?? deployment.spec?.replicas ?? 1,
       currentBatch: status.currentBatch ?? 0,
-      batches: [],
+      batches: batchRecords(status.batches),
       strategy,
       confirmedBatch: rollout.spec.confirmedBatch ?? 0,
-      kind: status.kind ?? 'update',
+      kind,
       plan: status.plan ?? [],
       updatedAvailable: status.updatedAvailable ?? 0,
-      unbatched: false,
+      unbatched: isUnbatched(kind, strategy, deployment),
     };
+  }
+
+  /** The rollout a Deployment pod belongs to and the pod's place in it, for `holdInstall` taps. */
+  rolloutOf(pod: V1Pod): PodRollout | undefined {
+    const facts = this.#deploymentOf(pod);
+    if (!facts) return undefined;
+    const { deployment, target, sets } = facts;
+    const rollout = this.#options.caches.moduleRollouts.get(
+      rolloutName(deployment.metadata?.name ?? '', revisionOf(target)),
+      deployment.metadata?.namespace,
+    );
+    if (!rollout) return undefined;
+    const status = this.#freshStatus(rollout);
+    return {
+      view: this.#statusView(deployment, rollout, status),
+      podRevision: podRevisionOf(pod, target, sets, status.stableRevision),
+      pods: this.podsOf(deployment),
+      targetPods: this.#options.caches.podIndex
+        .byOwner(target.metadata?.uid ?? '')
+        .filter((p) => !p.metadata?.deletionTimestamp),
+    };
+  }
+
+  /** Every pod of a Deployment's ReplicaSets, those being deleted too (their modules may still serve). */
+  podsOf(deployment: V1Deployment): V1Pod[] {
+    const { caches } = this.#options;
+    return replicaSetsOf(deployment, caches.replicaSets.list(deployment.metadata?.namespace)).flatMap((rs) =>
+      caches.podIndex.byOwner(rs.metadata?.uid ?? ''),
+    );
   }
 
   #event(
@@ -787,6 +809,35 @@ interface DeploymentFacts {
   readonly deployment: V1Deployment;
   readonly target: V1ReplicaSet;
   readonly sets: readonly V1ReplicaSet[];
+}
+
+function podRevisionOf(
+  pod: V1Pod,
+  target: V1ReplicaSet,
+  sets: readonly V1ReplicaSet[],
+  stable: number | undefined,
+): PodRevision {
+  const podRs = replicaSetOf(pod, sets);
+  if (podRs === target) return 'target';
+  return stable !== undefined && revisionOf(podRs) === stable ? 'stable' : 'other';
+}
+
+/** First installs and fast undos go straight through, and `Recreate` is never batched. */
+function isUnbatched(kind: RolloutKind, strategy: Strategy, deployment: V1Deployment): boolean {
+  return (
+    (kind === 'first-install' && !strategy.batchFirstInstall) ||
+    (kind === 'undo' && strategy.undo === 'fast') ||
+    deployment.spec?.strategy?.type === 'Recreate'
+  );
+}
+
+function batchRecords(batches: readonly BatchStatus[] | undefined): BatchRecord[] {
+  return (batches ?? []).map((b) => ({
+    index: b.index,
+    target: b.target,
+    ...(b.startedAt ? { startedAt: Date.parse(b.startedAt) } : {}),
+    ...(b.completedAt ? { completedAt: Date.parse(b.completedAt) } : {}),
+  }));
 }
 
 /** What the install gate reads from a rollout's status: a change means held pods are worth asking again. */

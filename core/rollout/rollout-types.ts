@@ -54,3 +54,14 @@ export interface Batch {
   /** The pods of the target revision counted for this batch. */
   readonly pods: readonly V1Pod[];
 }
+
+/** A Deployment pod's rollout, as `holdInstall` taps see it. */
+export interface PodRollout {
+  readonly view: RolloutView;
+  /** The pod's revision relative to the rollout: its target, its stable revision, or another one. */
+  readonly podRevision: 'target' | 'stable' | 'other';
+  /** Every pod of the Deployment (all revisions), those being deleted too. */
+  readonly pods: readonly V1Pod[];
+  /** The pods of the target revision among them. */
+  readonly targetPods: readonly V1Pod[];
+}

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import { Controller, type ReconcileResult } from '../controller/controller.ts';
 import type { Hooks } from '../hooks.ts';
 import { nodeRef, type EventRecorder } from '../kube/event-recorder.ts';
-import { Informer } from '../kube/informer.ts';
+import { Informer, type InformerEvent } from '../kube/informer.ts';
 import { isConflict, isNotFound } from '../kube/kube-errors.ts';
 import { FIELD_MANAGER, serverSideApply } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
@@ -65,6 +65,7 @@ export class VNodeController {
   readonly #core: CoreV1Api;
   readonly #controller: Controller;
   readonly #nodes: Informer<V1Node>;
+  readonly #nodeListeners: ((event: InformerEvent, node: V1Node) => void)[] = [];
   readonly #leases: NodeLeaseRenewer;
   readonly #poller: BasePoller;
   readonly #written = new Map<string, Written>();
@@ -97,8 +98,9 @@ export class VNodeController {
       list: () => this.#core.listNode({ labelSelector: this.#selector() }),
       labelSelector: this.#selector(),
       logger,
-      onEvent: (_event, node) => {
+      onEvent: (event, node) => {
         if (this.#leading && node.metadata?.name) this.#controller.enqueue(node.metadata.name);
+        for (const listener of this.#nodeListeners) listener(event, node);
       },
     });
     this.#leases = new NodeLeaseRenewer({ kc, periodMs: settings.leaseRenewMs, logger, metrics });
@@ -108,6 +110,11 @@ export class VNodeController {
   /** The node cache (kmc's own nodes of this env). */
   get nodes(): Informer<V1Node> {
     return this.#nodes;
+  }
+
+  /** Calls `listener` on every change of kmc's nodes (synchronously: it must only record or enqueue). */
+  onNode(listener: (event: InformerEvent, node: V1Node) => void): void {
+    this.#nodeListeners.push(listener);
   }
 
   /** Tunnel events reach every replica: the registry stays warm on followers, so a failover starts informed. */
