@@ -4,8 +4,10 @@ import type { ConfigStrategy } from './rollout/strategy.ts';
 
 /**
  * A kmc plugin: a name and an `apply` that taps the orchestrator's hooks (webpack's plugin model). Options are
- * validated by the plugin itself, in a `validate` tap, so a bad option stops start-up naming plugin and field.
+ * validated with the plugin's `optionsSchema` when the config is loaded (config/resolve-plugins.ts), so a bad
+ * option stops start-up naming file, plugin and field; a `validate` tap checks what needs more than the options.
  * Plugins keep no state between reconciles: what a strategy must remember lives in Kubernetes objects.
+ * docs/plugins.md describes the API; examples/plugins/release-window.ts is a worked custom plugin.
  */
 export interface KmcPlugin {
   /** Unique; every tap uses it, so errors and logs name the plugin. */

@@ -1,5 +1,9 @@
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { z } from 'zod';
+import type { PodModuleReport } from '../core/hooks.ts';
+import { INSTALL_HELD } from '../core/module/module-pod.ts';
 import type { Orchestrator } from '../core/orchestrator.ts';
+import type { BizStatus } from '../core/tunnel/tunnel.ts';
 import type { KmcPlugin } from '../core/plugin.ts';
 
 const optionsSchema = z
@@ -33,11 +37,14 @@ export class BizDeactivatePlugin implements KmcPlugin {
   }
 
   apply(orchestrator: Orchestrator): void {
-    orchestrator.hooks.podStatus.tap(this.name, (status, _pod, report) => {
+    orchestrator.hooks.podStatus.tap(this.name, (status, pod, report) => {
+      // A held pod runs nothing: what the base reports for its module belongs to another pod (a held replacement
+      // on a base that switched sees the old instance DEACTIVATED until it is uninstalled). Failing it would make
+      // its ReplicaSet create another replacement, held and failed in turn.
+      if (!isAdmitted(status)) return status;
       const deactivated = report.modules.filter((m) => m.status?.state === 'DEACTIVATED');
       if (deactivated.length === 0) return status;
       const names = deactivated.map((m) => `${m.container}:${m.bizVersion}`).join(', ');
-      const all = deactivated.length === report.modules.length;
       const containers = new Set(deactivated.map((m) => m.container));
       return {
         ...status,
@@ -51,8 +58,41 @@ export class BizDeactivatePlugin implements KmcPlugin {
         }),
         reason: 'BizDeactivate',
         message: `deactivated on the base: ${names}`,
-        ...(all && this.#options.failPod ? { phase: 'Failed' } : {}),
+        ...(this.#options.failPod && this.#fails(orchestrator, pod, report) ? { phase: 'Failed' } : {}),
       };
     });
   }
+
+  /**
+   * Failed only when every module of the pod was switched away (the base activated another version in its
+   * place), and the pod is not what its workload currently wants: a current-revision pod whose module the base
+   * installed deactivated is being updated uninstall-first, and failing it would only churn.
+   */
+  #fails(orchestrator: Orchestrator, pod: V1Pod, report: PodModuleReport): boolean {
+    const inventory = report.base ? orchestrator.modules.inventoryOf(report.base.nodeName) : new Map();
+    const switched = report.modules.every((m) => m.status && switchedAway(m.status, inventory));
+    if (!switched) return false;
+    const workloads = orchestrator.modules.workloads;
+    return !workloads.ownerOf(pod) || !workloads.isCurrentRevision(pod);
+  }
+}
+
+function isAdmitted(status: V1PodStatus): boolean {
+  return status.conditions?.some((c) => c.type === INSTALL_HELD && c.status === 'False') ?? false;
+}
+
+/**
+ * DEACTIVATED by a switch (reason SWITCHED), or, from a base that keeps no state records (no reason), while
+ * another version of it runs ACTIVATED. A version installed deactivated beside a running one says STARTED.
+ */
+function switchedAway(status: BizStatus, inventory: ReadonlyMap<string, BizStatus>): boolean {
+  if (status.state !== 'DEACTIVATED') return false;
+  if (status.reason?.toUpperCase() === 'SWITCHED') return true;
+  if (status.reason) return false;
+  return [...inventory.values()].some(
+    (other) =>
+      other.bizName === status.bizName &&
+      other.bizVersion !== status.bizVersion &&
+      other.state === 'ACTIVATED',
+  );
 }

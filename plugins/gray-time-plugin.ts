@@ -21,11 +21,9 @@ export class GrayTimePlugin implements KmcPlugin {
   static readonly description = 'wait a number of seconds between batches';
   readonly name = GrayTimePlugin.pluginName;
   readonly strategyDefaults: Partial<ConfigStrategy>;
-  readonly #now: () => number;
 
-  constructor(options: z.output<typeof optionsSchema>, now: () => number = Date.now) {
+  constructor(options: z.output<typeof optionsSchema>) {
     this.strategyDefaults = { graySeconds: options.seconds };
-    this.#now = now;
   }
 
   apply(orchestrator: Orchestrator): void {
@@ -34,7 +32,7 @@ export class GrayTimePlugin implements KmcPlugin {
       const previous = rollout.batches.find((b) => b.index === batch.index - 1);
       if (seconds <= 0 || batch.index < 2 || previous?.completedAt === undefined)
         return Promise.resolve(undefined);
-      const left = previous.completedAt + seconds * 1000 - this.#now();
+      const left = previous.completedAt + seconds * 1000 - rollout.now;
       if (left <= 0) return Promise.resolve(undefined);
       return Promise.resolve({
         reason: 'GrayTime',

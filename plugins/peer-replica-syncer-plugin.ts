@@ -1,4 +1,11 @@
-import { AppsV1Api, type V1Deployment, type V1Node, type V1PodSpec } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type V1Deployment,
+  type V1Node,
+  type V1Pod,
+  type V1PodSpec,
+} from '@kubernetes/client-node';
 import { z } from 'zod';
 import { Controller, type ReconcileResult } from '../core/controller/controller.ts';
 import { isNodeReady } from '../core/kube/conditions.ts';
@@ -6,6 +13,7 @@ import { deploymentRef } from '../core/kube/event-recorder.ts';
 import { isConflict, isNotFound } from '../core/kube/kube-errors.ts';
 import { templateFitsNode } from '../core/kube/node-affinity.ts';
 import { FIELD_MANAGER, mergePatch } from '../core/kube/patch-options.ts';
+import { DELETION_COST, SUPERSEDED_DELETION_COST } from '../core/module/module-pod.ts';
 import type { Orchestrator } from '../core/orchestrator.ts';
 import type { KmcPlugin } from '../core/plugin.ts';
 import { replicaSetsOf } from '../core/rollout/deployment-revisions.ts';
@@ -46,17 +54,62 @@ export function peerTemplates(deployment: V1Deployment, replicaSets: Parameters<
   return templates;
 }
 
-/** Ready, schedulable bases on which at least one of the templates may run. Pure. */
+/** Ready, schedulable bases on which at least one of the templates may run, by node name. Pure. */
+export function peerNodes(
+  templates: readonly (V1PodSpec | undefined)[],
+  nodes: readonly V1Node[],
+): Set<string> {
+  return new Set(
+    nodes
+      .filter(
+        (node) =>
+          isNodeReady(node) &&
+          node.spec?.unschedulable !== true &&
+          templates.some((template) => templateFitsNode(template, node)),
+      )
+      .map((node) => node.metadata?.name ?? ''),
+  );
+}
+
+/** How many bases a peer Deployment should have a pod on. Pure. */
 export function peerReplicas(
   templates: readonly (V1PodSpec | undefined)[],
   nodes: readonly V1Node[],
 ): number {
-  return nodes.filter(
-    (node) =>
-      isNodeReady(node) &&
-      node.spec?.unschedulable !== true &&
-      templates.some((template) => templateFitsNode(template, node)),
-  ).length;
+  return peerNodes(templates, nodes).size;
+}
+
+/**
+ * The deletion cost of a peer pod whose base no longer counts (lost, cordoned, relabelled). Lower than a
+ * superseded pod's: such a base serves nothing at all.
+ */
+export const LEAVING_DELETION_COST = '-2000';
+
+/** Marked to go first when the ReplicaSet scales down (the cost, or a lower one someone else set). */
+function markedLeaving(pod: V1Pod): boolean {
+  const cost = Number(pod.metadata?.annotations?.[DELETION_COST] ?? '0');
+  return Number.isFinite(cost) && cost <= Number(SUPERSEDED_DELETION_COST);
+}
+
+/**
+ * The pods whose deletion cost must change before a scale: pods on bases that no longer count get the lowest
+ * cost — a pod on a lost base still looks Ready (nothing marks it NotReady), so without it the ReplicaSet could
+ * delete a live base's pod and leave the dead base's one to eviction, uninstalling the module where it runs —
+ * and pods back on counted bases lose a cost this plugin gave them. Pure.
+ */
+export function deletionCostChanges(
+  pods: readonly V1Pod[],
+  counted: ReadonlySet<string>,
+): { readonly leaving: V1Pod[]; readonly back: V1Pod[] } {
+  const bound = pods.filter((pod) => pod.spec?.nodeName && !pod.metadata?.deletionTimestamp);
+  return {
+    leaving: bound.filter((pod) => !counted.has(pod.spec?.nodeName ?? '') && !markedLeaving(pod)),
+    back: bound.filter(
+      (pod) =>
+        counted.has(pod.spec?.nodeName ?? '') &&
+        pod.metadata?.annotations?.[DELETION_COST] === LEAVING_DELETION_COST,
+    ),
+  };
 }
 
 /**
@@ -94,19 +147,26 @@ export class PeerReplicaSyncerPlugin implements KmcPlugin {
   }
 
   #count(orchestrator: Orchestrator, deployment: V1Deployment): number {
+    return this.#counted(orchestrator, deployment).size;
+  }
+
+  #counted(orchestrator: Orchestrator, deployment: V1Deployment): Set<string> {
     const replicaSets = orchestrator.caches.replicaSets.list(deployment.metadata?.namespace);
-    return peerReplicas(peerTemplates(deployment, replicaSets), orchestrator.vnodes.nodes.list());
+    return peerNodes(peerTemplates(deployment, replicaSets), orchestrator.vnodes.nodes.list());
   }
 
   #start(orchestrator: Orchestrator): void {
     const logger = orchestrator.getLogger(this.name);
-    const apps = orchestrator.kc.makeApiClient(AppsV1Api);
+    const clients = {
+      apps: orchestrator.kc.makeApiClient(AppsV1Api),
+      core: orchestrator.kc.makeApiClient(CoreV1Api),
+    };
     const controller = new Controller({
       name: this.name,
       logger,
       workers: 1,
       isQuiet: isConflict,
-      reconcile: (key) => this.#sync(orchestrator, apps, key),
+      reconcile: (key) => this.#sync(orchestrator, clients, key),
     });
     this.#controller = controller;
     const { caches, vnodes } = orchestrator;
@@ -146,18 +206,22 @@ export class PeerReplicaSyncerPlugin implements KmcPlugin {
 
   async #sync(
     orchestrator: Orchestrator,
-    apps: AppsV1Api,
+    clients: Clients,
     key: string,
   ): Promise<ReconcileResult | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     const deployment = orchestrator.caches.deployments.get(name, namespace);
     if (!deployment || !isPeerDeployment(deployment) || deployment.metadata?.deletionTimestamp)
       return undefined;
-    const want = this.#count(orchestrator, deployment);
+    const counted = this.#counted(orchestrator, deployment);
+    const costs = await this.#setDeletionCosts(orchestrator, clients.core, deployment, counted);
+    const want = counted.size;
     const have = deployment.spec?.replicas ?? 1;
     if (want === have) return undefined;
+    // Scale down only once the cache shows the pods of lost bases marked: the ReplicaSet must see them too.
+    if (want < have && costs.marked > 0) return { requeueAfterMs: 200 };
     try {
-      await apps.patchNamespacedDeploymentScale(
+      await clients.apps.patchNamespacedDeploymentScale(
         { name, namespace, body: { spec: { replicas: want } }, fieldManager: FIELD_MANAGER },
         mergePatch(),
       );
@@ -174,4 +238,48 @@ export class PeerReplicaSyncerPlugin implements KmcPlugin {
     );
     return undefined;
   }
+
+  /** Gives the pods of bases that no longer count the lowest deletion cost; returns how many it just marked. */
+  async #setDeletionCosts(
+    orchestrator: Orchestrator,
+    core: CoreV1Api,
+    deployment: V1Deployment,
+    counted: ReadonlySet<string>,
+  ): Promise<{ marked: number }> {
+    const { caches } = orchestrator;
+    const pods = replicaSetsOf(deployment, caches.replicaSets.list(deployment.metadata?.namespace)).flatMap(
+      (rs) => caches.podIndex.byOwner(rs.metadata?.uid ?? ''),
+    );
+    const { leaving, back } = deletionCostChanges(pods, counted);
+    for (const pod of leaving) await this.#patchCost(orchestrator, core, pod, LEAVING_DELETION_COST);
+    for (const pod of back) await this.#patchCost(orchestrator, core, pod, null);
+    return { marked: leaving.length };
+  }
+
+  async #patchCost(
+    orchestrator: Orchestrator,
+    core: CoreV1Api,
+    pod: V1Pod,
+    cost: string | null,
+  ): Promise<void> {
+    try {
+      await core.patchNamespacedPod(
+        {
+          name: pod.metadata?.name ?? '',
+          namespace: pod.metadata?.namespace ?? '',
+          body: { metadata: { annotations: { [DELETION_COST]: cost } } },
+          fieldManager: FIELD_MANAGER,
+        },
+        mergePatch(),
+      );
+      orchestrator.metrics.apiWrites.inc({ resource: 'pods', verb: 'patch' });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+interface Clients {
+  readonly apps: AppsV1Api;
+  readonly core: CoreV1Api;
 }

@@ -166,7 +166,9 @@ export function planBase(input: BasePlanInput): BasePlan {
       // Another pod here claims the instance: it stays, and there is nothing to retain.
       if (claims.has(key)) continue;
       const reason = view.workload ? retentionReason(view, view.workload, spec.bizName) : undefined;
-      if (reason && view.workload && present(key)) {
+      // An install still on its way counts: the base is about to run it, and may switch to it.
+      const coming = present(key) || inFlight.get(key)?.op === 'install';
+      if (reason && view.workload && coming) {
         if (
           !retentions.some(
             (r) => r.workload.uid === view.workload?.uid && moduleKey(r.bizName, r.bizVersion) === key,
@@ -192,9 +194,11 @@ export function planBase(input: BasePlanInput): BasePlan {
     bizName: string,
   ): RetentionReason | undefined {
     if (view.disrupted) return 'disruption';
+    // A pod of an older revision is deleted only because its Deployment is rolling (or rolled back) away from
+    // it, even when the Deployment's status already looks done.
     if (
       workload.kind === 'Deployment' &&
-      facts.isRollingOut(workload) &&
+      (facts.isRollingOut(workload) || !view.currentRevision) &&
       !currentActiveHere(workload, bizName)
     ) {
       return 'rollout';
@@ -354,6 +358,27 @@ export function planBase(input: BasePlanInput): BasePlan {
         if (mode === 'unknown' && others.some((s) => s.state === 'ACTIVATED')) mode = 'keeps-both';
         if (mode === 'unknown' && others.some((s) => s.state === 'DEACTIVATED')) mode = 'switches';
       } else if (state === 'DEACTIVATED' && others.some((s) => s.state === 'ACTIVATED')) {
+        // The current version was deactivated by a later install (an undo back to it on a base that switches):
+        // drop the deactivated copy and install it again, which activates it; the other serves until then.
+        const installedAt = (key: string) => ledger.get(key) ?? 0;
+        const switchedAway = others.some(
+          (s) =>
+            s.state === 'ACTIVATED' &&
+            installedAt(moduleKey(bizName, s.bizVersion)) > installedAt(currentKey),
+        );
+        if (mode === 'switches' || (mode === 'unknown' && switchedAway)) {
+          mode = 'switches';
+          const claim = claims.get(currentKey);
+          if (claim) {
+            uninstall(
+              currentKey,
+              claim.spec,
+              'reactivating: the base deactivated it when a later version was installed',
+              claim.pods[0],
+            );
+          }
+          continue;
+        }
         if (mode !== 'installs-deactivated') {
           mode = 'installs-deactivated';
           notes.push({

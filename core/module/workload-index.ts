@@ -1,9 +1,17 @@
-import type { V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1DaemonSet,
+  V1Deployment,
+  V1Pod,
+  V1PodSpec,
+  V1ReplicaSet,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import type { ObjectCache } from '../kube/scoped-informers.ts';
 import { parseLabelSelector, type LabelSelector } from '../kube/label-selector.ts';
 import { podModules } from './module-pod.ts';
 import type { WorkloadRef } from './node-records.ts';
 import type { PodIndex } from './pod-index.ts';
+import { isTerminal, rolloutName, type ModuleRollout } from '../rollout/module-rollout.ts';
 import type { WorkloadFacts } from './workload-facts.ts';
 
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -13,6 +21,8 @@ export interface WorkloadInformers {
   readonly replicaSets: ObjectCache<V1ReplicaSet>;
   readonly daemonSets: ObjectCache<V1DaemonSet>;
   readonly statefulSets: ObjectCache<V1StatefulSet>;
+  /** The rollout engine's ModuleRollouts, when it runs: a rollout in progress is the surest sign of one. */
+  readonly moduleRollouts?: ObjectCache<ModuleRollout>;
 }
 
 /** WorkloadFacts from the informer caches. */
@@ -87,6 +97,16 @@ export class WorkloadIndex implements WorkloadFacts {
     const deployment = this.#deployment(workload);
     if (!deployment || !this.#rollouts.matches(deployment.metadata?.labels)) return false;
     const newest = this.newestReplicaSet(workload);
+    // The Deployment's status can look done while the pods it replaced are still being deleted (a fast undo):
+    // the ModuleRollout of its target revision says whether the rollout is over.
+    const rollout = newest
+      ? this.#informers.moduleRollouts?.get(
+          rolloutName(workload.name, Number(newest.metadata?.annotations?.[REVISION] ?? 0)),
+          workload.namespace,
+        )
+      : undefined;
+    const phase = rollout?.status?.phase;
+    if (phase !== undefined && phase !== 'Completed' && !isTerminal(phase)) return true;
     const replicas = deployment.spec?.replicas ?? 1;
     const status = deployment.status;
     if ((status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return true;
@@ -168,11 +188,15 @@ export class WorkloadIndex implements WorkloadFacts {
 
   #template(workload: WorkloadRef) {
     switch (workload.kind) {
-      case 'Deployment':
-        return (
-          this.newestReplicaSet(workload)?.spec?.template?.spec ??
-          this.#deployment(workload)?.spec?.template.spec
-        );
+      case 'Deployment': {
+        // The newest ReplicaSet's template, except while the Deployment asks for other modules than it: an undo
+        // or an apply the Deployment controller (or this cache of ReplicaSets) has not caught up with yet. Its
+        // old pods are already being deleted then, and must be kept for the version the Deployment now wants.
+        const wanted = this.#deployment(workload)?.spec?.template.spec;
+        const newest = this.newestReplicaSet(workload)?.spec?.template?.spec;
+        if (!newest) return wanted;
+        return wanted && !sameModules(wanted, newest) ? wanted : newest;
+      }
       case 'ReplicaSet':
         return this.#informers.replicaSets.get(workload.name, workload.namespace)?.spec?.template?.spec;
       case 'DaemonSet':
@@ -199,4 +223,14 @@ export class WorkloadIndex implements WorkloadFacts {
         return undefined;
     }
   }
+}
+
+/** Two pod specs ask for the same modules (names, versions and jars). */
+export function sameModules(a: V1PodSpec, b: V1PodSpec): boolean {
+  const key = (spec: V1PodSpec) =>
+    podModules({ spec })
+      .modules.map((m) => `${m.bizName}:${m.bizVersion}:${m.bizUrl}`)
+      .sort()
+      .join('|');
+  return key(a) === key(b);
 }

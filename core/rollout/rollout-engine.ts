@@ -20,6 +20,7 @@ import { mergePatch } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { isAdmitted, isModulePod, moduleKey, podModules } from '../module/module-pod.ts';
+import { sameModules } from '../module/workload-index.ts';
 import { planByCount, planBySizes, rescalePlan } from './batch-planner.ts';
 import {
   isAvailable,
@@ -161,7 +162,20 @@ export class RolloutEngine {
    */
   gate(pod: V1Pod, context: InstallContext): Promise<Hold | undefined> {
     const facts = this.#deploymentOf(pod);
-    return Promise.resolve(facts ? this.#decide(pod, context, facts) : undefined);
+    if (!facts) return Promise.resolve(undefined);
+    const { deployment, target } = facts;
+    // Between a new template (an apply, an undo) and the ReplicaSet that carries it, "the target" would be the
+    // previous one: nothing installs until the Deployment controller (and this cache) caught up.
+    const wanted = deployment.spec?.template.spec;
+    const targetSpec = target.spec?.template?.spec;
+    if (wanted && targetSpec && !sameModules(wanted, targetSpec)) {
+      return Promise.resolve({
+        reason: 'AwaitingRollout',
+        message: `the Deployment's new template has no ReplicaSet yet: waiting for the Deployment controller`,
+        recheckAfterMs: 1_000,
+      });
+    }
+    return Promise.resolve(this.#decide(pod, context, facts));
   }
 
   #decide(pod: V1Pod, context: InstallContext, facts: DeploymentFacts): Hold | undefined {
@@ -284,6 +298,7 @@ export class RolloutEngine {
         stableRevision: merged.stableRevision,
         targetRevision,
         replicas,
+        now,
         currentBatch: merged.currentBatch ?? 0,
         batches: batchRecords(merged.batches),
         strategy,
@@ -749,6 +764,7 @@ export class RolloutEngine {
       plan: status.plan ?? [],
       updatedAvailable: status.updatedAvailable ?? 0,
       unbatched: isUnbatched(kind, strategy, deployment),
+      now: this.#options.clock.now(),
     };
   }
 

@@ -30,6 +30,11 @@ export interface RolloutView {
   readonly confirmedBatch: number;
   /** Whether this is a first install, a pure scale, an undo. */
   readonly kind: 'first-install' | 'update' | 'undo';
+  /**
+   * The engine's instant (ms since epoch) for this decision: the one batch times are recorded with, so a
+   * time-based hold (gray time, release windows) agrees with the status it is compared to.
+   */
+  readonly now: number;
 }
 
 export interface BatchRecord {

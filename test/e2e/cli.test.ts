@@ -51,19 +51,20 @@ describe('kmc command line', () => {
     expect(result.stdout).toContain('configuration is valid');
   });
 
-  it.each(['examples/koupleless.config.yaml', 'examples/koupleless.config.ts'])(
-    'the example %s is valid',
-    async (file) => {
-      const result = await kmc([
-        'validate',
-        '--config',
-        fileURLToPath(new URL(`../../${file}`, import.meta.url)),
-      ]);
-      expect(result.stderr).toBe('');
-      expect(result.code).toBe(0);
-      expect(result.stdout).toContain('configuration is valid');
-    },
-  );
+  it.each([
+    'examples/koupleless.config.yaml',
+    'examples/koupleless.config.ts',
+    'examples/release-window.config.yaml',
+  ])('the example %s is valid', async (file) => {
+    const result = await kmc([
+      'validate',
+      '--config',
+      fileURLToPath(new URL(`../../${file}`, import.meta.url)),
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('configuration is valid');
+  });
 
   it('run serves /healthz, /readyz and /metrics with installs, bases, queue depth and dropped messages', async () => {
     const harness = await KmcHarness.start({ startKmc: false });

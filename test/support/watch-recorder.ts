@@ -13,6 +13,8 @@ import {
  */
 export interface WatchRecorder<T> {
   readonly versions: readonly T[];
+  /** The same versions with the time (ms) each arrived, for tests about when something was seen. */
+  readonly arrivals: readonly { readonly at: number; readonly object: T }[];
   stop(): Promise<void>;
 }
 
@@ -23,9 +25,11 @@ export async function recordWatch<T extends KubernetesObject>(
   fieldSelector?: string,
 ): Promise<WatchRecorder<T>> {
   const versions: T[] = [];
+  const arrivals: { at: number; object: T }[] = [];
   const informer = new ListWatch<T>(path, new Watch(kc), list, false, undefined, fieldSelector);
   const record = (object: T) => {
     versions.push(object);
+    arrivals.push({ at: Date.now(), object });
   };
   informer.on('add', record);
   informer.on('update', record);
@@ -37,6 +41,7 @@ export async function recordWatch<T extends KubernetesObject>(
   await informer.start();
   return {
     versions,
+    arrivals,
     stop: async () => {
       stopping = true;
       await informer.stop();

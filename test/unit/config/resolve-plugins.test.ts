@@ -8,6 +8,7 @@ import { resolvePlugins } from '../../../config/resolve-plugins.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import { createHooks } from '../../../core/hooks.ts';
 import type { Orchestrator } from '../../../core/orchestrator.ts';
+import { INSTALL_HELD } from '../../../core/module/module-pod.ts';
 import type { KmcPlugin } from '../../../core/plugin.ts';
 import { BizDeactivatePlugin } from '../../../plugins/index.ts';
 
@@ -59,9 +60,12 @@ async function failure(promise: Promise<unknown>): Promise<ConfigError> {
 /** Runs the biz-deactivate plugin's podStatus tap on a pod whose only module is DEACTIVATED. */
 function phaseWithDeactivatedModule(plugin: KmcPlugin): string | undefined {
   const hooks = createHooks();
-  plugin.apply({ hooks } as unknown as Orchestrator);
+  // A bare pod (no workload wants it any more) whose install was admitted: the case failPod fails.
+  const modules = { workloads: { ownerOf: () => undefined, isCurrentRevision: () => false } };
+  plugin.apply({ hooks, modules } as unknown as Orchestrator);
   const status: V1PodStatus = {
     phase: 'Running',
+    conditions: [{ type: INSTALL_HELD, status: 'False' }],
     containerStatuses: [
       {
         name: 'biz1',
