@@ -224,7 +224,9 @@ export class RolloutWorld {
       .sort((a, b) => a - b);
     uninstalls.forEach((at, i) => {
       const released = starts.filter((b) => b.at <= at).at(-1)?.target ?? 0;
-      expect(i + 1, `uninstall ${String(i + 1)} at ${new Date(at).toISOString()}`).toBeLessThanOrEqual(released);
+      expect(i + 1, `uninstall ${String(i + 1)} at ${new Date(at).toISOString()}`).toBeLessThanOrEqual(
+        released,
+      );
     });
     return starts.map((b) => b.target);
   }
