@@ -29,6 +29,12 @@ export class BaseModules {
   /** Jar URLs of the last baseline sent, to name batch-install results that carry no biz info. */
   readonly baselineUrls = new Map<string, string>();
   lastReportAt = 0;
+  /**
+   * When a successful install was answered and no complete report has arrived since: the reply names only the
+   * installed module, so the other versions' states are stale (a base that switches has deactivated the old one
+   * and says so only in the list kmc asks for right after). Decisions that compare versions wait for it.
+   */
+  listPendingSince: number | undefined;
 
   /** Applies a complete report; true when it changed what kmc knows (a reconcile is worth it). */
   applyInventory(event: InventoryEvent, receivedAt: number): boolean {
@@ -48,8 +54,15 @@ export class BaseModules {
     for (const key of [...this.inFlight.keys()]) this.#settleFromInventory(key);
     const known = this.inventoryKnown;
     this.inventoryKnown = true;
+    const pending = this.listPendingSince !== undefined;
+    if (pending && event.at >= (this.listPendingSince ?? 0)) this.listPendingSince = undefined;
     this.lastReportAt = receivedAt;
-    return !known || settled !== this.inFlight.size || this.#fingerprint() !== before;
+    return (
+      !known ||
+      (pending && this.listPendingSince === undefined) ||
+      settled !== this.inFlight.size ||
+      this.#fingerprint() !== before
+    );
   }
 
   #fingerprint(): string {
@@ -67,6 +80,7 @@ export class BaseModules {
     if (event.command === 'installBiz') {
       if (event.success) {
         this.inventory.set(key, status(event, event.state ?? 'ACTIVATED', 'STARTED', event.message));
+        this.listPendingSince ??= event.at;
       } else if (event.code === 'REPEAT_BIZ') {
         // Already there, in a state the inventory query that follows every install will tell.
         if (!this.inventory.has(key))
@@ -109,10 +123,16 @@ export class BaseModules {
     this.lastReportAt = receivedAt;
   }
 
+  /** A complete report arrived since the base's process started, and none is awaited after an install. */
+  get inventoryCurrent(): boolean {
+    return this.inventoryKnown && this.listPendingSince === undefined;
+  }
+
   /** The base started a new process: everything installed is gone until it says otherwise. */
   resetForNewProcess(): void {
     this.inventory.clear();
     this.inventoryKnown = false;
+    this.listPendingSince = undefined;
     this.inFlight.clear();
     this.#operationAt.clear();
   }

@@ -39,7 +39,10 @@ export interface BasePlanInput {
   readonly baseGone: boolean;
   /** Heard by this process (not only adopted after a restart): uninstall decisions are allowed. */
   readonly baseTrusted: boolean;
-  /** A complete module list arrived since the base's process started. */
+  /**
+   * A complete module list arrived since the base's process started, and none is awaited after an install (whose
+   * reply leaves the other versions' states stale): decisions that depend on what runs wait otherwise.
+   */
   readonly inventoryKnown: boolean;
   readonly pods: readonly PodView[];
   readonly inventory: ReadonlyMap<string, BizStatus>;
@@ -427,6 +430,18 @@ export function planBase(input: BasePlanInput): BasePlan {
     }
   }
 
+  // ---- a claimed module deactivated with no version of it serving: reinstalling is the only way back up ------
+  // (the version that replaced it was removed, or the base deactivated it on its own)
+  if (usable && input.inventoryKnown) {
+    for (const [key, claim] of claims) {
+      const { bizName } = claim.spec;
+      if (inventory.get(key)?.state !== 'DEACTIVATED' || uninstallFirst.has(bizName)) continue;
+      const serving = [...inventory.values()].some((s) => s.bizName === bizName && s.state === 'ACTIVATED');
+      if (!serving)
+        uninstall(key, claim.spec, 'reactivating: deactivated, and no version of it serves', claim.pods[0]);
+    }
+  }
+
   function urlOf(key: string): string {
     for (const view of pods) {
       const spec = view.parsed.modules.find((m) => moduleKey(m.bizName, m.bizVersion) === key);
@@ -471,9 +486,21 @@ export function planBase(input: BasePlanInput): BasePlan {
 
   // ---- strays: what kmc installed and nobody claims any more ----------------------------------------------------
   if (usable && input.inventoryKnown) {
+    // A claimed version of the same module on its way up (installing, or reinstalled to reactivate it): an
+    // unclaimed version still ACTIVATED serves until then (an undo mid-install on a base that switches).
+    const comingUp = new Set(
+      [...claims]
+        .filter(
+          ([key, claim]) =>
+            (currentVersionOf.get(claim.spec.bizName) ?? claim.spec.bizVersion) === claim.spec.bizVersion &&
+            !['ACTIVATED', 'BROKEN'].includes(inventory.get(key)?.state ?? ''),
+        )
+        .map(([, claim]) => claim.spec.bizName),
+    );
     for (const [key, status] of inventory) {
       if (desired.has(key) || !ledger.has(key)) continue;
       if (input.recentlyGone.has(key) || status.state === 'STOPPED') continue;
+      if (status.state === 'ACTIVATED' && comingUp.has(status.bizName)) continue;
       const pod = pods.find(
         (view) =>
           view.deleting && view.parsed.modules.some((m) => moduleKey(m.bizName, m.bizVersion) === key),

@@ -361,7 +361,7 @@ export class ModuleController {
       baseGone:
         liveness.state === 'silent' || liveness.state === 'deactivated' || liveness.state === 'replaced',
       baseTrusted,
-      inventoryKnown: modules.inventoryKnown,
+      inventoryKnown: modules.inventoryCurrent,
       pods: views,
       inventory: modules.inventory,
       inFlight: modules.inFlight,
@@ -377,7 +377,7 @@ export class ModuleController {
         node: nodeName,
         alive: baseAlive,
         trusted: baseTrusted,
-        inventoryKnown: modules.inventoryKnown,
+        inventoryKnown: modules.inventoryCurrent,
         inventory: [...modules.inventory.values()].map(
           (s) => `${s.bizName}:${s.bizVersion}=${s.state ?? '?'}`,
         ),

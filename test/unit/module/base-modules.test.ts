@@ -172,6 +172,44 @@ describe('BaseModules inventory changes', () => {
   });
 });
 
+describe('BaseModules after an install reply', () => {
+  // The reply names the installed module only: a base that switches deactivated the old version, and says so in
+  // the list kmc asks for right after.
+  it('is not current until a complete report published after the reply arrives', () => {
+    const modules = new BaseModules();
+    modules.applyInventory(inventory(T0, item('a', '1')), T0);
+    expect(modules.inventoryCurrent).toBe(true);
+    modules.applyOperation(install('a', '2', T0 + 100), T0 + 110);
+    expect(modules.inventoryKnown).toBe(true);
+    expect(modules.inventoryCurrent).toBe(false);
+    // A list published before the reply does not settle it.
+    modules.applyInventory(inventory(T0 + 50, item('a', '1')), T0 + 120);
+    expect(modules.inventoryCurrent).toBe(false);
+    modules.applyInventory(inventory(T0 + 200, item('a', '1', 'DEACTIVATED'), item('a', '2')), T0 + 210);
+    expect(modules.inventoryCurrent).toBe(true);
+    expect(modules.inventory.get('a:1')?.state).toBe('DEACTIVATED');
+  });
+
+  it('says the awaited list changed what kmc knows even when it repeats what the reply said', () => {
+    const modules = new BaseModules();
+    modules.applyInventory(inventory(T0, item('a', '1')), T0);
+    modules.applyOperation(install('a', '2', T0 + 100), T0 + 110);
+    const same = { ...item('a', '2'), reason: 'STARTED', message: '', changeTime: T0 + 100 };
+    expect(modules.applyInventory(inventory(T0 + 200, item('a', '1'), same), T0 + 210)).toBe(true);
+  });
+
+  it('waits for nothing after a failed install, and nothing after a restart of the base', () => {
+    const modules = new BaseModules();
+    modules.applyInventory(inventory(T0), T0);
+    modules.applyOperation(install('a', '1', T0 + 100, { success: false }), T0 + 110);
+    expect(modules.inventoryCurrent).toBe(true);
+    modules.applyOperation(install('a', '2', T0 + 200), T0 + 210);
+    modules.resetForNewProcess();
+    modules.applyInventory(inventory(T0 + 100), T0 + 300);
+    expect(modules.inventoryCurrent).toBe(true);
+  });
+});
+
 describe('BaseModules operation replies', () => {
   it('records a successful install with the state the base reported, reason STARTED and the reply time', () => {
     const modules = new BaseModules();

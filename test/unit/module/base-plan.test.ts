@@ -1099,6 +1099,57 @@ describe('planBase: supersession', () => {
   });
 });
 
+describe('planBase: a current version deactivated', () => {
+  const pod = podView('p', { workload: APP, modules: [V1] });
+  const appAtV1 = facts({ current: { [APP.uid]: { biz1: '1.0.0' } } });
+
+  it('reinstalls it when no other version serves: uninstalls the deactivated copy first', () => {
+    const result = plan({
+      pods: [pod],
+      inventory: inventory(biz(V1, 'DEACTIVATED', { reason: 'SWITCHED' })),
+      records: records({ ledger: [V1], mode: 'keeps-both' }),
+      facts: appAtV1,
+    });
+    expect(uninstallKeys(result)).toEqual([K1]);
+    expect(result.uninstalls[0]?.reason).toContain('reactivating');
+    expect(installKeys(result)).toEqual([]);
+    // Once it is gone, the next plan installs it again.
+    const next = plan({ pods: [pod], records: result.records, facts: appAtV1 });
+    expect(installKeys(next)).toEqual([K1]);
+  });
+
+  it('keeps an unclaimed version ACTIVATED until the current one is back up, then lets it go', () => {
+    // An undo while the newer version was installing on a base that switches: it now serves alone.
+    const reinstalling = plan({
+      pods: [pod],
+      inventory: inventory(biz(V2, 'ACTIVATED')),
+      inFlight: new Map([[K1, inFlight('install')]]),
+      records: records({ ledger: [V1, V2], mode: 'switches' }),
+      facts: appAtV1,
+    });
+    expect(uninstallKeys(reinstalling)).toEqual([]);
+    const back = plan({
+      pods: [pod],
+      inventory: inventory(biz(V1, 'ACTIVATED'), biz(V2, 'DEACTIVATED', { reason: 'SWITCHED' })),
+      records: reinstalling.records,
+      facts: appAtV1,
+    });
+    expect(uninstallKeys(back)).toEqual([K2]);
+  });
+
+  it('decides nothing while a list is awaited after an install (the states of the other versions are stale)', () => {
+    const result = plan({
+      inventoryKnown: false,
+      pods: [pod],
+      inventory: inventory(biz(V1, 'ACTIVATED'), biz(V2, 'ACTIVATED')),
+      records: records({ ledger: [V1, V2] }),
+      facts: appAtV1,
+    });
+    expect(uninstallKeys(result)).toEqual([]);
+    expect(result.records.mode).toBe('unknown');
+  });
+});
+
 describe('planBase: base modes', () => {
   const oldPod = podView('old', { workload: APP, modules: [V1], currentRevision: false });
   const newPod = podView('new', { workload: APP, modules: [V2] });
