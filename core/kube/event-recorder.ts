@@ -35,6 +35,8 @@ interface Recorded {
   readonly namespace: string;
   count: number;
   lastAt: number;
+  /** Settles once the Event exists: a repeat recorded meanwhile waits for it rather than creating a second. */
+  readonly created: Promise<boolean>;
 }
 
 /**
@@ -67,10 +69,11 @@ export class EventRecorder {
     const key = `${ref.uid ?? `${ref.kind}/${ref.name}`}\u0000${reason}\u0000${message}`;
     const now = Date.now();
     const existing = this.#recent.get(key);
-    try {
-      if (existing && now - existing.lastAt < 600_000) {
-        existing.count += 1;
-        existing.lastAt = now;
+    if (existing && now - existing.lastAt < 600_000) {
+      existing.count += 1;
+      existing.lastAt = now;
+      if (!(await existing.created)) return;
+      try {
         await this.#core.patchNamespacedEvent(
           {
             name: existing.name,
@@ -80,9 +83,18 @@ export class EventRecorder {
           mergePatch(),
         );
         this.#metrics?.apiWrites.inc({ resource: 'events', verb: 'patch' });
-        return;
+      } catch (error) {
+        this.#failed(key, reason, ref, error);
       }
-      const name = `${ref.name || 'object'}.${now.toString(16)}${Math.random().toString(16).slice(2, 6)}`;
+      return;
+    }
+    const name = `${ref.name || 'object'}.${now.toString(16)}${Math.random().toString(16).slice(2, 6)}`;
+    let settle: (ok: boolean) => void = () => undefined;
+    const created = new Promise<boolean>((resolve) => (settle = resolve));
+    // Registered before the write: two records of the same Event in one tick make one Event with count 2.
+    this.#recent.set(key, { name, namespace, count: 1, lastAt: now, created });
+    if (this.#recent.size > 10_000) this.#prune(now);
+    try {
       await this.#core.createNamespacedEvent({
         namespace,
         body: {
@@ -105,15 +117,19 @@ export class EventRecorder {
         },
       });
       this.#metrics?.apiWrites.inc({ resource: 'events', verb: 'create' });
-      this.#recent.set(key, { name, namespace, count: 1, lastAt: now });
-      if (this.#recent.size > 10_000) this.#prune(now);
+      settle(true);
     } catch (error) {
-      this.#recent.delete(key);
-      this.#logger.debug(
-        { reason, object: ref.name, err: describeKubeError(error) },
-        'could not record an Event',
-      );
+      settle(false);
+      this.#failed(key, reason, ref, error);
     }
+  }
+
+  #failed(key: string, reason: string, ref: ObjectRef, error: unknown): void {
+    this.#recent.delete(key);
+    this.#logger.debug(
+      { reason, object: ref.name, err: describeKubeError(error) },
+      'could not record an Event',
+    );
   }
 
   #prune(now: number): void {

@@ -57,7 +57,9 @@ function resolve(size: number | string, replicas: number): number {
 /**
  * A plan after a scale mid-rollout: batches already started keep their targets (capped at the new replica
  * count, so no batch is ever asked for more than exists); the pods left over are split over the batches left,
- * larger first, so the number of batches (and of confirmations) stays the same.
+ * larger first, so the number of batches (and of confirmations) stays the same while batches are left. Pods
+ * added once every batch has started form one more batch: what a human confirmed never grows behind their back.
+ * Started targets the scale-down made equal merge, so a smaller plan may have fewer batches.
  */
 export function rescalePlan(previous: readonly number[], started: number, replicas: number): number[] {
   const kept: number[] = [];
