@@ -25,6 +25,7 @@ export async function validateCommand(options: { config?: string }): Promise<voi
         [hook, (instance as { taps: { name: string }[] }).taps.map((t) => t.name)] as const,
     )
     .filter(([, names]) => names.some((name) => name !== 'kmc'));
+  const implicit = orchestrator.plugins.slice(plugins.length).map((p) => p.name);
   const lines = [
     `config: ${file ?? '(none found: defaults)'}`,
     `env: ${config.env} (topics koupleless_${config.env}/...)`,
@@ -33,10 +34,10 @@ export async function validateCommand(options: { config?: string }): Promise<voi
       (config.watch.deploymentSelector ? `, Deployments matching ${config.watch.deploymentSelector}` : ''),
     `leader election: ${config.leaderElection.enabled ? `on (lease ${config.leaderElection.leaseSeconds} s)` : 'off'}`,
     `plugins: ${plugins.length > 0 ? plugins.map((p) => p.name).join(', ') : '(none)'}`,
-    `strategy plugins (off unless configured or annotated): ${orchestrator.plugins
-      .slice(plugins.length)
-      .map((p) => p.name)
-      .join(', ')}`,
+    ...(implicit.length > 0
+      ? [`also applied, off unless a Deployment's annotations switch them on: ${implicit.join(', ')}`]
+      : []),
+    'hooks tapped, in call order:',
     ...taps.map(([hook, names]) => `  ${hook}: ${names.filter((n) => n !== 'kmc').join(', ')}`),
     'configuration is valid',
   ];

@@ -48,6 +48,10 @@ describe('kmc command line', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('env: prod (topics koupleless_prod/...)');
     expect(result.stdout).toContain('podStatus: biz-deactivate');
+    // The strategy plugins a Deployment's annotations can switch on are applied too, and said so.
+    expect(result.stdout).toContain(
+      "also applied, off unless a Deployment's annotations switch them on: batches, beta-first",
+    );
     expect(result.stdout).toContain('configuration is valid');
   });
 
