@@ -22,6 +22,7 @@ import type { Metrics } from '../metrics.ts';
 import { isAdmitted, isModulePod, moduleKey, podModules } from '../module/module-pod.ts';
 import { sameModules } from '../module/workload-index.ts';
 import { planByCount, planBySizes, rescalePlan } from './batch-planner.ts';
+import { deadlineRisk } from './deadline-risk.ts';
 import {
   isAvailable,
   isUndo,
@@ -413,6 +414,10 @@ export class RolloutEngine {
               'RolloutStarted',
               `rollout to revision ${targetRevision}: plan ${plan.join(', ')} (${kind})`,
             );
+            const risk = unbatched
+              ? undefined
+              : deadlineRisk(strategy, plan.length, deployment.spec?.progressDeadlineSeconds, currentName);
+            if (risk) this.#event(deployment, current, 'Warning', 'ProgressDeadlineRisk', risk);
             await this.#options.hooks.rolloutStarted.promise(view({ plan, batches, currentBatch }));
           }
           this.#event(
