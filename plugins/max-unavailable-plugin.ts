@@ -1,6 +1,7 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { Hold } from '../core/hold.ts';
+import type { ActivationMode } from '../core/module/node-records.ts';
 import type { InstallContext } from '../core/hooks.ts';
 import { isPodReady } from '../core/kube/conditions.ts';
 import { moduleKey, podModules } from '../core/module/module-pod.ts';
@@ -74,9 +75,9 @@ export class MaxUnavailablePlugin implements KmcPlugin {
     const rollout = context.rollout;
     if (rollout?.podRevision !== 'target' || rollout.view.strategy.maxUnavailable === undefined)
       return undefined;
-    // Only an uninstall-first update takes a replica away.
-    if (orchestrator.modules.activationModeOf(context.base.nodeName) !== 'installs-deactivated')
-      return undefined;
+    // Only an uninstall-first update takes a replica away (or may: a base of unknown mode, see mayUninstallFirst).
+    const mode = orchestrator.modules.activationModeOf(context.base.nodeName);
+    if (mode !== 'installs-deactivated' && mode !== 'unknown') return undefined;
     const wanted = new Set(podModules(pod).modules.map((m) => moduleKey(m.bizName, m.bizVersion)));
     const names = new Set(podModules(pod).modules.map((m) => m.bizName));
     const losesOld = [...context.inventory.values()].some(
@@ -86,6 +87,7 @@ export class MaxUnavailablePlugin implements KmcPlugin {
     if (!losesOld) return undefined;
     const state = availability(orchestrator, rollout.view, rollout.pods, rollout.targetPods);
     if (!state || state.unavailable + 1 <= state.budget) return undefined;
+    if (!mayUninstallFirst(mode, state.budget)) return undefined;
     return {
       reason: 'MaxUnavailable',
       message:
@@ -116,13 +118,25 @@ function availability(
   for (const pod of targetPods) {
     const node = pod.spec?.nodeName;
     if (!node || isPodReady(pod) || !orchestrator.modules.isAdmitted(pod)) continue;
-    if (orchestrator.modules.activationModeOf(node) === 'installs-deactivated') serving.delete(node);
+    if (mayUninstallFirst(orchestrator.modules.activationModeOf(node), budget)) serving.delete(node);
   }
   return {
     unavailable: Math.max(0, replicas - serving.size),
     budget,
     own: deploymentMaxUnavailable(deployment, replicas),
   };
+}
+
+/**
+ * The base updates, or may update, uninstall-first. Its mode shows only on its first update (ARCHITECTURE §2.2),
+ * and the base plan then takes the old version out at once, unguarded: so while a budget allows a replica to go,
+ * a base of unknown mode counts as uninstall-first until it shows otherwise — else a whole batch of such bases
+ * was admitted together and lost its replicas together (issue 4: 4 of 10 unavailable under a budget of 1). With
+ * a budget of 0 that would hold every such base forever (nothing could ever show its mode): it is admitted, as
+ * before, and the budget bounds the bases known to update uninstall-first.
+ */
+function mayUninstallFirst(mode: ActivationMode, budget: number): boolean {
+  return mode === 'installs-deactivated' || (mode === 'unknown' && budget > 0);
 }
 
 function describe(state: Availability, rollout: RolloutView): string {

@@ -16,6 +16,7 @@ import { SimulatedBase } from '../sim/simulated-base.ts';
 import { loadConfig } from '../../config/load-config.ts';
 import { resolvePlugins } from '../../config/resolve-plugins.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
+import { waitForCrdEstablished } from '../kube/crd-established.ts';
 
 export interface PlaygroundOptions {
   readonly bases: number;
@@ -54,9 +55,7 @@ export async function playgroundCommand(options: PlaygroundOptions): Promise<voi
   const kubectl = join(plane.binDir, 'kubectl');
   const env = { ...process.env, KUBECONFIG: plane.kubeconfig };
   await runCommand(kubectl, ['apply', '-f', ROLLOUT_CRD_MANIFEST], { env });
-  await runCommand(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${ROLLOUT_CRD}`], {
-    env,
-  });
+  await waitForCrdEstablished(loadKubeConfig(plane.kubeconfig), ROLLOUT_CRD);
   say('ModuleRollout CRD installed');
   const logger = createLogger({ level: config.log.level });
   const orchestrator = new Orchestrator({

@@ -254,7 +254,8 @@ export class RolloutEngine {
     const now = clock.now();
 
     for (const older of rollouts) {
-      if (older.metadata?.name === currentName || isTerminal(older.status?.phase)) continue;
+      // What this engine last wrote, not the cache: an abort just written must not become a supersede.
+      if (older.metadata?.name === currentName || isTerminal(this.#freshStatus(older).phase)) continue;
       await this.#supersede(deployment, older, targetRevision);
     }
     await this.#prune(rollouts, sets, currentName);

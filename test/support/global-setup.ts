@@ -4,6 +4,7 @@ import { startControlPlane, type ControlPlane } from '../../core/cluster/control
 import { binaryPath } from '../../core/cluster/k8s-release.ts';
 import { FAST_PROFILE } from '../../core/cluster/timer-profiles.ts';
 import { runCommand } from '../../core/cluster/run-command.ts';
+import { waitForCrdEstablished } from '../../core/kube/crd-established.ts';
 import { fileURLToPath } from 'node:url';
 
 const ROLLOUT_CRD_MANIFEST = fileURLToPath(
@@ -49,11 +50,7 @@ async function start(): Promise<{ plane: ControlPlane; sentinel: HeartbeatNode }
   // The ModuleRollout CRD, as users install it; established before any test runs kmc.
   const env = { ...process.env, KUBECONFIG: plane.kubeconfig };
   await runCommand(binaryPath('kubectl'), ['apply', '-f', ROLLOUT_CRD_MANIFEST], { env });
-  await runCommand(
-    binaryPath('kubectl'),
-    ['wait', '--for=condition=Established', '--timeout=60s', 'crd/modulerollouts.rollout.koupleless.io'],
-    { env },
-  );
+  await waitForCrdEstablished(kc, 'modulerollouts.rollout.koupleless.io');
   return { plane, sentinel };
 }
 

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect as connectTcp } from 'node:net';
 import { connectAsync } from 'mqtt';
+import { waitFor } from '../support/wait-for.ts';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedBroker } from '../../core/broker/embedded-broker.ts';
 import { MqttProbe } from '../support/mqtt-probe.ts';
@@ -76,9 +77,16 @@ describe('startEmbeddedBroker', () => {
     const client = await connectAsync(broker.url, { clientId: uniqueId('leak'), reconnectPeriod: 0 });
     await client.endAsync();
     await broker.close();
-    // timers of earlier tests may expire meanwhile, so counts can only be compared as "no more than before"
-    for (const [kind, count] of Object.entries(handleCounts())) {
-      expect(count, kind).toBeLessThanOrEqual(before[kind] ?? 0);
-    }
+    // Timers of earlier tests may expire meanwhile, so counts can only be compared as "no more than before"; a
+    // client's own short timers may outlive its end by a moment on a loaded machine, so wait (a leak stays).
+    const excess = () =>
+      Object.entries(handleCounts())
+        .filter(([kind, count]) => count > (before[kind] ?? 0))
+        .map(([kind, count]) => `${kind}: ${String(count)} > ${String(before[kind] ?? 0)}`);
+    await waitFor(() => excess().length === 0, {
+      description: 'no more handles than before the broker started',
+      timeoutMs: 5_000,
+    }).catch(() => undefined);
+    expect(excess()).toEqual([]);
   });
 });
