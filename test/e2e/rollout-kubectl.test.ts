@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchesPlugin } from '../../plugins/batches-plugin.ts';
 import { BetaFirstPlugin } from '../../plugins/beta-first-plugin.ts';
+import { PauseAndConfirmPlugin } from '../../plugins/pause-and-confirm-plugin.ts';
 import { kubectl } from '../support/kube.ts';
 import { heldOf, isReady, RolloutWorld, versionOf } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 /** kubectl verbs on a batched rollout that the engine must respect without touching the Deployment itself. */
-describe('kubectl on batched rollouts: pause / resume, Recreate, pure scaling', () => {
+describe('kubectl on batched rollouts: pause / resume, annotations and overrides, Recreate, pure scaling', () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -63,6 +64,36 @@ describe('kubectl on batched rollouts: pause / resume, Recreate, pure scaling', 
     // lost its module: that was the deletion asked for, so neither the batch count on the bases nor the no-gap
     // rule is asserted here; the other rollout tests do.)
     expect(Date.parse(done?.status?.batches?.[1]?.startedAt ?? '')).toBeGreaterThanOrEqual(resumedAt - 1_000);
+  });
+
+  it('a bad annotation is reported (a BadAnnotation Warning Event) and ignored; spec.strategy on the ModuleRollout wins over config and annotations', async () => {
+    const world = await RolloutWorld.create({
+      bases: 4,
+      plugins: [new BatchesPlugin({ batchCount: 2 }), new PauseAndConfirmPlugin({ after: 'each-batch' })],
+      annotations: { 'rollout.koupleless.io/gray-seconds': 'soon' },
+    });
+    cleanup.push(() => world.close());
+    await world.release('0.0.2');
+    // The unreadable gray time is ignored: batch 2 waits for the confirmation the config file asks for.
+    await world.holding(2, 2, 'AwaitingConfirmation');
+    const events = await waitFor(
+      async () => {
+        const list = await world.core.listNamespacedEvent({
+          namespace: world.namespace,
+          fieldSelector: 'reason=BadAnnotation,involvedObject.kind=Deployment',
+        });
+        return list.items.length > 0 ? list.items : undefined;
+      },
+      { description: 'a BadAnnotation Event on the Deployment', timeoutMs: 30_000 },
+    );
+    expect(events[0]?.type).toBe('Warning');
+    expect(events[0]?.message).toBe(
+      'annotation rollout.koupleless.io/gray-seconds: "soon" is not a number of seconds ≥ 0; ignored',
+    );
+    // This rollout only: no confirmation.
+    await world.api.patchSpec('biz1-r2', { strategy: { needConfirm: 'false' } });
+    await world.completed(2);
+    expect((await world.rollout(2))?.spec.confirmedBatch ?? 0).toBe(0);
   });
 
   it('a Recreate Deployment is not batched: one batch of every replica, no holds, no base without biz1', async () => {
