@@ -10,7 +10,10 @@ import { BatchesPlugin } from '../../plugins/batches-plugin.ts';
 import { BetaFirstPlugin } from '../../plugins/beta-first-plugin.ts';
 import { MaxUnavailablePlugin } from '../../plugins/max-unavailable-plugin.ts';
 import { PauseAndConfirmPlugin } from '../../plugins/pause-and-confirm-plugin.ts';
+import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
+import { KmcHarness } from '../support/kmc-harness.ts';
 import { kubectl as adminKubectl } from '../support/kube.ts';
+import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { RolloutWorld } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -207,6 +210,117 @@ describe('kubectl koupleless shows a pod held by maxUnavailable', () => {
     expect(text).toMatch(/biz1-\S+ biz1:0\.0\.2 Held: MaxUnavailable on virtual-node-\S+/);
     expect(text).toContain(
       'this base updates uninstall-first, which takes a replica away; 1 of 3 replicas of biz1 are unavailable (budget 1',
+    );
+  });
+});
+
+describe('kubectl koupleless bases, modules and doctor', () => {
+  let harness: KmcHarness;
+  let bases: SimulatedBase[];
+
+  beforeAll(async () => {
+    harness = await KmcHarness.start({ startKmc: false });
+    // Leader election on, so doctor finds this kmc's Lease.
+    await harness.startKmc({ leaderElection: { enabled: true, namespace: harness.namespace } });
+    const baseName = `base-${harness.env}`;
+    bases = [
+      await harness.base({ name: baseName, clusterName: 'blue' }),
+      await harness.base({ name: baseName, clusterName: 'blue' }),
+    ];
+    const manifest = selectBases(await exampleManifest<ModuleWorkload>('module-deployment.yaml'), baseName);
+    manifest.spec.replicas = 2;
+    await adminKubectl(['apply', '-n', harness.namespace, '-f', '-'], { stdin: toYaml(manifest) });
+    // A cluster DaemonSet that tolerates everything, scoped to the first base: it lands there and never runs.
+    const agent = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'log-agent' },
+      spec: {
+        selector: { matchLabels: { app: 'log-agent' } },
+        template: {
+          metadata: { labels: { app: 'log-agent' } },
+          spec: {
+            nodeSelector: { 'kubernetes.io/hostname': harness.nodeName(bases[0] ?? ({} as SimulatedBase)) },
+            tolerations: [{ operator: 'Exists' }],
+            containers: [{ name: 'agent', image: 'registry.example/log-agent:1' }],
+          },
+        },
+      },
+    };
+    await adminKubectl(['apply', '-n', harness.namespace, '-f', '-'], { stdin: toYaml(agent) });
+    await waitFor(
+      () => bases.every((b) => b.timeline.activatedVersionsAt('biz1', Date.now()).includes('0.0.1')),
+      { description: 'biz1 ACTIVATED on both bases', timeoutMs: 60_000 },
+    );
+  });
+  afterAll(async () => {
+    await harness.close();
+  });
+
+  it('bases lists each base with its version, cluster, health and modules, and warns of the pod that is not a module', async () => {
+    const text = await waitFor(
+      async () => {
+        const out = (await koupleless(['bases'])).stdout;
+        if (out.includes('log-agent')) return out;
+        throw new Error(out);
+      },
+      { description: 'bases showing the DaemonSet pod', timeoutMs: 30_000 },
+    );
+    for (const base of bases) {
+      expect(text).toMatch(
+        new RegExp(
+          `${harness.nodeName(base)}\\s+base-${harness.env}\\s+1\\.0\\.0\\s+blue\\s+True\\s+\\S+\\s+biz1:0\\.0\\.1 ACTIVATED`,
+        ),
+      );
+    }
+    expect(text).toContain(
+      `warning: ${harness.nodeName(bases[0] ?? ({} as SimulatedBase))}: not a module pod, never run: ${harness.namespace}/log-agent-`,
+    );
+    const json = JSON.parse((await koupleless(['bases', '-o', 'json'])).stdout) as {
+      node: string;
+      cluster: string;
+    }[];
+    expect(json.find((b) => b.node === harness.nodeName(bases[1] ?? ({} as SimulatedBase)))?.cluster).toBe(
+      'blue',
+    );
+  });
+
+  it('modules shows the instances on one base, found by base id, with their pods and workloads', async () => {
+    const base = bases[1] ?? ({} as SimulatedBase);
+    const result = await koupleless(['modules', base.identity]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      `Base ${base.identity} (node ${harness.nodeName(base)}): base-${harness.env} 1.0.0, cluster blue`,
+    );
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `biz1\\s+0\\.0\\.1\\s+ACTIVATED\\s+${harness.namespace}/biz1-\\S+\\s+ReplicaSet ${harness.namespace}/biz1-`,
+      ),
+    );
+    const unknown = await koupleless(['modules', 'no-such-base']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no base "no-such-base"');
+  });
+
+  it('doctor finds the running kmc and the DaemonSet on bases; with kmc stopped it reports the bases unserved and exits 1', async () => {
+    const running = await koupleless(['doctor']);
+    expect(running.stdout).toMatch(
+      new RegExp(`controller: Lease ${harness.namespace}/kmc-${harness.env}, held by \\S+`),
+    );
+    expect(running.stdout).toContain(
+      `warning: DaemonSet ${harness.namespace}/log-agent puts pods on 1 base node`,
+    );
+    expect(running.stdout).not.toContain(`bases of env "${harness.env}"`);
+
+    await harness.stopKmc();
+    const stopped = await koupleless(['doctor']);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stdout).toContain(
+      `controller: Lease ${harness.namespace}/kmc-${harness.env}, not renewed`,
+    );
+    // Whether another kmc of another env runs in this cluster decides which of the two problems is reported.
+    expect(stopped.stdout).toMatch(
+      new RegExp(`problem: (bases of env "${harness.env}" .* have no running kmc|no kmc is running)`),
     );
   });
 });

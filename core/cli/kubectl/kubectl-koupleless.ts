@@ -102,6 +102,37 @@ program
   });
 
 program
+  .command('bases')
+  .description(
+    'every base: version, cluster, health, activation mode, modules and their states, foreign pods',
+  )
+  .addOption(new Option('-o, --output <format>', 'machine-readable output').choices(['json', 'yaml']))
+  .action(async (options: { output?: 'json' | 'yaml' }) => {
+    const { basesCommand } = await import('./bases-command.ts');
+    await basesCommand(cluster(), options.output, write);
+  });
+
+program
+  .command('modules')
+  .description('the module instances on one base: pods, states, retained instances, the workloads they serve')
+  .argument('<base>', 'a node name (virtual-node-…) or a base id')
+  .addOption(new Option('-o, --output <format>', 'machine-readable output').choices(['json', 'yaml']))
+  .action(async (base: string, options: { output?: 'json' | 'yaml' }) => {
+    const { modulesCommand } = await import('./bases-command.ts');
+    await modulesCommand(cluster(), base, options.output, write);
+  });
+
+program
+  .command('doctor')
+  .description(
+    'look for what breaks releases: no kmc running, bases of an env no kmc serves, stale nodes, DaemonSets on bases',
+  )
+  .action(async () => {
+    const { doctorCommand } = await import('./bases-command.ts');
+    process.exitCode = await doctorCommand(cluster(), write);
+  });
+
+program
   .command('install')
   .description(
     'put the kubectl-koupleless shim on PATH (run it through npm, so it uses the project’s Node 24)',
