@@ -13,7 +13,13 @@ import { PauseAndConfirmPlugin } from '../../plugins/pause-and-confirm-plugin.ts
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
 import { kubectl as adminKubectl } from '../support/kube.ts';
-import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
+import {
+  clusterDaemonSet,
+  exampleManifest,
+  selectBases,
+  toYaml,
+  type ModuleWorkload,
+} from '../support/manifests.ts';
 import { RolloutWorld } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -231,22 +237,7 @@ describe('kubectl koupleless bases, modules and doctor', () => {
     manifest.spec.replicas = 2;
     await adminKubectl(['apply', '-n', harness.namespace, '-f', '-'], { stdin: toYaml(manifest) });
     // A cluster DaemonSet that tolerates everything, scoped to the first base: it lands there and never runs.
-    const agent = {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'log-agent' },
-      spec: {
-        selector: { matchLabels: { app: 'log-agent' } },
-        template: {
-          metadata: { labels: { app: 'log-agent' } },
-          spec: {
-            nodeSelector: { 'kubernetes.io/hostname': harness.nodeName(bases[0] ?? ({} as SimulatedBase)) },
-            tolerations: [{ operator: 'Exists' }],
-            containers: [{ name: 'agent', image: 'registry.example/log-agent:1' }],
-          },
-        },
-      },
-    };
+    const agent = clusterDaemonSet(harness.nodeName(bases[0] ?? ({} as SimulatedBase)));
     await adminKubectl(['apply', '-n', harness.namespace, '-f', '-'], { stdin: toYaml(agent) });
     await waitFor(
       () => bases.every((b) => b.timeline.activatedVersionsAt('biz1', Date.now()).includes('0.0.1')),

@@ -5,6 +5,7 @@ import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
 import { kubectl } from '../support/kube.ts';
 import {
+  clusterDaemonSet,
   exampleManifest,
   selectBases,
   setModuleVersion,
@@ -165,23 +166,7 @@ describe('module workloads of every kind, and what is not a module', () => {
         timeoutMs: 20_000,
       },
     );
-    await apply({
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'log-agent' },
-      spec: {
-        selector: { matchLabels: { app: 'log-agent' } },
-        template: {
-          metadata: { labels: { app: 'log-agent' } },
-          spec: {
-            // Scoped to this test's node, as a real cluster DaemonSet would land on every node.
-            nodeSelector: { 'kubernetes.io/hostname': harness.nodeName(base) },
-            tolerations: [{ operator: 'Exists' }],
-            containers: [{ name: 'agent', image: 'registry.example/log-agent:1' }],
-          },
-        },
-      },
-    });
+    await apply(clusterDaemonSet(harness.nodeName(base)));
     const pod = await waitFor(
       async () =>
         (await pods('app=log-agent')).find((p) =>

@@ -88,3 +88,26 @@ export function setModuleVersion(manifest: ModuleWorkload, name: string, version
   manifest.spec.template.metadata.labels['module.koupleless.io/version'] = version;
   return manifest;
 }
+
+/**
+ * A cluster DaemonSet that tolerates every taint (a log agent, say), scoped to one node as a real one would land
+ * on every node: on a base it is not a module pod and never runs.
+ */
+export function clusterDaemonSet(nodeName: string, name = 'log-agent'): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          nodeSelector: { 'kubernetes.io/hostname': nodeName },
+          tolerations: [{ operator: 'Exists' }],
+          containers: [{ name: 'agent', image: `registry.example/${name}:1` }],
+        },
+      },
+    },
+  };
+}
