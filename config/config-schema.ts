@@ -43,7 +43,7 @@ const mqttSchema = z
       )
       .optional()
       .describe('Broker URL. Leave out to run the embedded broker (in-process aedes).'),
-    username: z.string().optional(),
+    username: z.string().optional().describe('Broker user name.'),
     password: z
       .string()
       .optional()
@@ -72,7 +72,7 @@ const mqttSchema = z
     maxMessageAgeSeconds: seconds('Heartbeats and reports older than this are dropped as stale.', 10),
     embedded: z
       .object({
-        host: z.string().default('127.0.0.1'),
+        host: z.string().default('127.0.0.1').describe('Address the embedded broker listens on.'),
         port: z.number().int().min(0).max(65535).default(1883).describe('0 picks a free port.'),
       })
       .strict()
@@ -121,8 +121,15 @@ const basesSchema = z
     stack: z.string().default('java').describe('base.koupleless.io/stack label.'),
     capacity: z
       .object({
-        pods: z.number().int().min(0).default(110).describe('Module cap: allocatable pods of every VNode.'),
-        cpu: z.string().default('1000'),
+        pods: z
+          .number()
+          .int()
+          .min(0)
+          .default(110)
+          .describe(
+            'Module cap: allocatable pods of every VNode, unless scheduler.maxModulesPerBase says otherwise.',
+          ),
+        cpu: z.string().default('1000').describe('Allocatable cpu of every VNode (a Kubernetes quantity).'),
         memory: z.string().default('1Ti').describe('Used until a base reports a metaspace limit.'),
       })
       .strict()
@@ -133,7 +140,7 @@ const basesSchema = z
 
 const leaderElectionSchema = z
   .object({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('Run for a leader Lease; only the leader acts.'),
     namespace: z
       .string()
       .optional()
@@ -155,7 +162,7 @@ const leaderElectionSchema = z
 
 const serverSchema = z
   .object({
-    host: z.string().default('0.0.0.0'),
+    host: z.string().default('0.0.0.0').describe('Address the health and metrics server listens on.'),
     port: z
       .number()
       .int()
@@ -166,6 +173,42 @@ const serverSchema = z
   })
   .strict()
   .prefault({});
+
+const moduleCount = z.number().int().min(0);
+
+const schedulerSchema = z
+  .object({
+    maxModulesPerBase: z
+      .union([
+        moduleCount,
+        z
+          .object({
+            default: moduleCount
+              .optional()
+              .describe('Every base not named below; bases.capacity.pods when left out.'),
+            byBaseName: z
+              .record(z.string().min(1), moduleCount)
+              .optional()
+              .describe(
+                'By the base name the base reports (label base.koupleless.io/name); wins over byClusterName.',
+              ),
+            byClusterName: z
+              .record(z.string().min(1), moduleCount)
+              .optional()
+              .describe('By the cluster name the base reports (label base.koupleless.io/cluster-name).'),
+          })
+          .strict(),
+      ])
+      .optional()
+      .describe(
+        "Module cap per base (v1 max-module-count), published as the node's allocatable pods: every scheduler " +
+          'respects it and kmc refuses pods bound beyond it. A number, or { default, byBaseName, byClusterName }.',
+      ),
+  })
+  .strict()
+  .describe(
+    'Placement of module pods: the module cap. The scheduler plugin has the policy (scatter, stacking).',
+  );
 
 /** A plugin: a built-in name or a path / package name, alone or with options. TS configs may pass instances. */
 const pluginEntrySchema = z.union([
@@ -198,14 +241,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    scheduler: schedulerSchema.optional(),
     server: serverSchema,
     log: z
       .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .describe('JSON logs on stdout from this level up.'),
       })
       .strict()
       .prefault({}),
-    plugins: z.array(pluginEntrySchema).default([]),
+    plugins: z
+      .array(pluginEntrySchema)
+      .default([])
+      .describe(
+        'Plugins in order: built-in names, [name, options], paths (relative to the config file) or package names.',
+      ),
   })
   .strict();
 

@@ -62,12 +62,19 @@ export interface PodModuleReport {
   }[];
 }
 
-/** A candidate node for the scheduler plugin, with why it is (not) a fit. */
+/** A base the scheduler plugin may place a pod on: it passed every built-in filter, the module cap included. */
 export interface NodeCandidate {
   readonly node: V1Node;
+  /** Module pods on the base now (what counts against the cap), binds of this scheduler not yet seen included. */
   readonly modules: number;
+  /** The base's module cap: its allocatable pods. */
   readonly cap: number;
 }
+/**
+ * A candidate with its score: the policy's 0 to 100 (scatter: emptier is higher; stacking: fuller is higher),
+ * +100 where the pod replaces another version in place, −100 where the revision guard would hold it. The highest
+ * wins; ties go to the node name that sorts first.
+ */
 export interface ScoredNode extends NodeCandidate {
   readonly score: number;
 }
@@ -123,7 +130,12 @@ export function createHooks() {
     desiredReplicas: new AsyncSeriesWaterfallHook<[number, V1Deployment]>(['replicas', 'deployment']),
 
     // ---- scheduling (the scheduler plugin) -------------------------------------------------------------------
+    /**
+     * The bases a pod may go to, after the built-in filters: return a subset to rule bases out (a base a tap
+     * adds is ignored, so the cap and the pod's own rules always hold).
+     */
     filterNodes: new SyncWaterfallHook<[NodeCandidate[], V1Pod]>(['candidates', 'pod']),
+    /** The candidates with the policy's scores: change the scores to change the choice (the highest wins). */
     scoreNodes: new SyncWaterfallHook<[ScoredNode[], V1Pod]>(['scored', 'pod']),
   };
   for (const [name, hook] of Object.entries(hooks)) attributeErrors(name, hook);

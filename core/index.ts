@@ -7,7 +7,9 @@ export {
   type HookName,
   type InstallContext,
   type ModuleEvent,
+  type NodeCandidate,
   type PodModuleReport,
+  type ScoredNode,
 } from './hooks.ts';
 export type { Hold } from './hold.ts';
 export type { Batch, Plan, RolloutView } from './rollout/rollout-types.ts';

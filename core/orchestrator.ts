@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { KmcConfig } from '../config/config-schema.ts';
-import { describeError } from './errors.ts';
+import { ConfigError, describeError } from './errors.ts';
 import { createHooks, type Hooks } from './hooks.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
 import { LeaderElector } from './kube/leader-election.ts';
@@ -184,6 +184,7 @@ export class Orchestrator {
         stack: config.bases.stack,
         zone: config.bases.zone,
         capacity: config.bases.capacity,
+        maxModulesPerBase: config.scheduler?.maxModulesPerBase,
         silenceMs: config.bases.silenceSeconds * 1000,
         brokerLossGraceMs: config.mqtt.lossGraceSeconds * 1000,
         deleteAfterMs: config.bases.deleteAfterSeconds * 1000,
@@ -342,7 +343,13 @@ function loadDefaultKubeConfig(): KubeConfig {
 }
 
 async function readPasswordFile(path: string | undefined): Promise<string | undefined> {
-  return path ? (await readFile(path, 'utf8')).trim() : undefined;
+  if (!path) return undefined;
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    // In a cluster the file is a mounted Secret: name the setting, the file and why it cannot be read.
+    throw new ConfigError(`mqtt.passwordFile: cannot read ${path}`, { cause: error });
+  }
 }
 
 /** The namespace this replica runs in: POD_NAMESPACE, else the service account's, else default. */

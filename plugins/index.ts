@@ -7,6 +7,7 @@ import { GrayTimePlugin } from './gray-time-plugin.ts';
 import { MaxUnavailablePlugin } from './max-unavailable-plugin.ts';
 import { PauseAndConfirmPlugin } from './pause-and-confirm-plugin.ts';
 import { PeerReplicaSyncerPlugin } from './peer-replica-syncer-plugin.ts';
+import { SchedulerPlugin } from './scheduler-plugin.ts';
 
 /** Built-in plugins by the name configs use (ARCHITECTURE §3.6). Options are validated by each class's schema. */
 export const BUILT_IN_PLUGINS: ReadonlyMap<string, PluginClass> = new Map<string, PluginClass>([
@@ -18,6 +19,7 @@ export const BUILT_IN_PLUGINS: ReadonlyMap<string, PluginClass> = new Map<string
   [MaxUnavailablePlugin.pluginName, MaxUnavailablePlugin as unknown as PluginClass],
   [BizDeactivateBatchingPlugin.pluginName, BizDeactivateBatchingPlugin],
   [PeerReplicaSyncerPlugin.pluginName, PeerReplicaSyncerPlugin as unknown as PluginClass],
+  [SchedulerPlugin.pluginName, SchedulerPlugin as unknown as PluginClass],
 ]);
 
 /**
@@ -45,4 +47,5 @@ export {
   MaxUnavailablePlugin,
   PauseAndConfirmPlugin,
   PeerReplicaSyncerPlugin,
+  SchedulerPlugin,
 };

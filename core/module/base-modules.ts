@@ -139,6 +139,8 @@ export class BaseModules {
 
   sent(key: string, op: 'install' | 'uninstall', now: number): void {
     this.inFlight.set(key, { op, sentAt: now });
+    // Installed again: once it runs, it is kmc's to uninstall like any other (not a just-gone key any more).
+    if (op === 'install') this.recentlyGone.delete(key);
   }
 
   /** In-flight operations that were never answered are forgotten, so the next reconcile asks again. */

@@ -39,6 +39,14 @@ import {
   type ModuleSpec,
 } from './module-pod.ts';
 import type { PodIndex } from './pod-index.ts';
+import {
+  allocatablePods,
+  capAdmission,
+  capRejectionMessage,
+  capRejectionStatus,
+  isTerminal,
+  MODULE_CAP_EXCEEDED,
+} from '../scheduling/module-cap.ts';
 import { foreignPodStatus, modulePodStatus } from './pod-status.ts';
 import {
   RECORDS_FIELD_MANAGER,
@@ -100,6 +108,8 @@ export class ModuleController {
   readonly #admittedAt = new Map<string, number>();
   /** One holdInstall decision at a time per workload: two bases must not both take the last slot of a batch. */
   readonly #gateLocks = new Map<string, Promise<unknown>>();
+  /** Pods refused for the module cap (uid), until they are gone: refused once, whatever the cache shows meanwhile. */
+  readonly #refused = new Set<string>();
   #leading = false;
 
   constructor(options: ModuleControllerOptions) {
@@ -273,6 +283,7 @@ export class ModuleController {
 
   #onPod(event: InformerEvent, pod: V1Pod, previous: V1Pod | undefined): void {
     if (event === 'delete' || isAdmitted(pod)) this.#admittedAt.delete(pod.metadata?.uid ?? '');
+    if (event === 'delete') this.#refused.delete(pod.metadata?.uid ?? '');
     const previousNode = previous?.spec?.nodeName;
     const node = pod.spec?.nodeName;
     if (node && this.#options.registry.byNodeName(node)) this.#enqueue(node);
@@ -342,9 +353,16 @@ export class ModuleController {
     const baseTrusted = record.heardSinceStart;
     const records = readRecords(node);
 
-    const views = this.#pods.onNode(nodeName).map((pod) => this.#view(pod));
+    // A pod refused for the module cap is done: nothing of it runs, nothing is to be decided for it.
+    let views = this.#pods
+      .onNode(nodeName)
+      .map((pod) => this.#view(pod))
+      .filter((view) => view.admitted || (!isTerminal(view.pod) && !this.#refused.has(view.uid)));
     const gate = new Map<string, Hold | undefined>();
     if (baseAlive && baseTrusted) {
+      // As the kubelet admits a pod against its allocatable pods before anything else: pods bound beyond the
+      // module cap (two schedulers, concurrent binds) are refused before the install gate is asked.
+      views = await this.#admitUnderCap(views, record, node);
       for (const view of views) {
         if (view.deleting || view.admitted || !view.isModulePod || !view.parsed.ok) continue;
         gate.set(view.uid, await this.#askGate(view, record, modules));
@@ -398,6 +416,47 @@ export class ModuleController {
     await this.#execute(plan, record, modules, records, node, now, baseAlive, views);
     this.#indexRetentions(nodeName, plan.records);
     return plan.recheckAfterMs === undefined ? undefined : { requeueAfterMs: plan.recheckAfterMs };
+  }
+
+  /** Refuses the pods bound beyond the base's module cap (its allocatable pods); returns the others. */
+  async #admitUnderCap(
+    views: readonly PodView[],
+    record: BaseRecord,
+    node: V1Node | undefined,
+  ): Promise<PodView[]> {
+    const cap = allocatablePods(node);
+    if (cap === undefined) return [...views];
+    const slots = views
+      .filter((view) => view.isModulePod && view.parsed.ok)
+      .map((view) => ({
+        uid: view.uid,
+        name: view.pod.metadata?.name ?? '',
+        admitted: view.admitted,
+        deleting: view.deleting,
+        terminal: isTerminal(view.pod),
+        createdAt: new Date(view.pod.metadata?.creationTimestamp ?? 0).getTime(),
+      }));
+    const { rejected, used } = capAdmission(slots, cap);
+    if (rejected.length === 0) return [...views];
+    const refused = new Set(rejected.map((slot) => slot.uid));
+    const now = new Date(this.#options.clock.now());
+    const message = capRejectionMessage(record.baseId, record.nodeName, used, cap);
+    for (const view of views) {
+      if (!refused.has(view.uid)) continue;
+      await this.#applyStatus(view.pod, capRejectionStatus(view.pod, now, message));
+      this.#refused.add(view.uid);
+      this.#written.delete(view.uid);
+      this.#options.events.record(podRef(view.pod), 'Warning', MODULE_CAP_EXCEEDED, message);
+      this.#options.logger.warn(
+        {
+          base: record.baseId,
+          pod: `${view.pod.metadata?.namespace ?? ''}/${view.pod.metadata?.name ?? ''}`,
+          cap,
+        },
+        'pod refused: the base is at its module cap',
+      );
+    }
+    return views.filter((view) => !refused.has(view.uid));
   }
 
   #view(pod: V1Pod): PodView {

@@ -1,4 +1,5 @@
 import type { V1NodeCondition, V1Taint } from '@kubernetes/client-node';
+import { moduleCapFor, type MaxModulesPerBase } from '../scheduling/module-cap.ts';
 import type { BaseLiveness, BaseRecord } from './base-registry.ts';
 import {
   NODE_ANNOTATIONS,
@@ -25,6 +26,8 @@ export interface NodeTemplateSettings {
   readonly stack: string;
   readonly zone: string | undefined;
   readonly capacity: { readonly pods: number; readonly cpu: string; readonly memory: string };
+  /** `scheduler.maxModulesPerBase`: the module cap by base name / cluster name; `capacity.pods` otherwise. */
+  readonly maxModulesPerBase?: MaxModulesPerBase | undefined;
 }
 
 export function nodeFieldsFor(record: BaseRecord, settings: NodeTemplateSettings): NodeFields {
@@ -46,13 +49,15 @@ export function nodeFieldsFor(record: BaseRecord, settings: NodeTemplateSettings
   const allocatableMemory = record.memory
     ? `${Math.floor(record.memory.allocatableBytes / 1024)}Ki`
     : settings.capacity.memory;
+  // The module cap is the node's pods: every scheduler respects it, and kmc admits pods against it.
+  const pods = String(moduleCapFor(record.metadata, settings.maxModulesPerBase, settings.capacity.pods).cap);
   return {
     labels,
     annotations: { [NODE_ANNOTATIONS.baseId]: record.baseId, [NODE_ANNOTATIONS.env]: settings.env },
     taints: [{ ...VIRTUAL_NODE_TAINT }],
-    capacity: { pods: String(settings.capacity.pods), cpu: settings.capacity.cpu, memory },
+    capacity: { pods, cpu: settings.capacity.cpu, memory },
     allocatable: {
-      pods: String(settings.capacity.pods),
+      pods,
       cpu: settings.capacity.cpu,
       memory: allocatableMemory,
     },

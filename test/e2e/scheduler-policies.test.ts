@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
+import { SchedulerPlugin } from '../../plugins/scheduler-plugin.ts';
+import { KmcHarness } from '../support/kmc-harness.ts';
+import { uniqueName } from '../support/kube.ts';
+import { setModuleVersion } from '../support/manifests.ts';
+import {
+  apply,
+  countByNode,
+  deleteDeployments,
+  eventsOf,
+  moduleDeployment,
+  peakPerNode,
+  readyPods,
+  recordPods,
+  schedulable,
+  versionOf,
+} from '../support/scheduling.ts';
+
+const CAP = 3;
+const MODULES = ['biz1', 'biz2', 'biz3', 'biz4', 'biz5', 'biz6'];
+
+/**
+ * The scheduler plugin on the real control plane: three simulated bases with a module cap of 3
+ * (`scheduler.maxModulesPerBase`), pods with `schedulerName: koupleless` bound by kmc through the Binding API.
+ * The tests run in order on one world and clean up after themselves.
+ */
+describe('scheduler plugin: scatter, stacking and rolling updates', () => {
+  let harness: KmcHarness;
+  let bases: SimulatedBase[];
+  let nodes: string[];
+  const baseName = uniqueName('sched');
+
+  beforeAll(async () => {
+    harness = await KmcHarness.start({
+      config: { scheduler: { maxModulesPerBase: CAP } },
+      plugins: [new SchedulerPlugin(SchedulerPlugin.optionsSchema.parse({ policy: 'scatter' }))],
+    });
+    bases = [];
+    for (let i = 0; i < 3; i += 1) bases.push(await harness.base({ name: baseName, installLatencyMs: 100 }));
+    nodes = bases.map((base) => harness.nodeName(base));
+    await schedulable(harness.kc, nodes);
+  });
+  afterAll(async () => {
+    await harness.close();
+  });
+
+  async function placeSix(annotations?: Record<string, string>): Promise<number[]> {
+    const recorder = await recordPods(harness.kc, harness.namespace);
+    try {
+      const manifests = await Promise.all(
+        MODULES.map((name) =>
+          moduleDeployment(name, {
+            baseNames: [baseName],
+            schedulerName: 'koupleless',
+            ...(annotations ? { annotations } : {}),
+          }),
+        ),
+      );
+      await apply(harness.namespace, manifests);
+      const pods = await readyPods(harness.kc, harness.namespace, MODULES.length);
+      // Every module landed on one of the bases, each on the base the bases themselves report.
+      for (const pod of pods) {
+        const base = bases.find((b) => harness.nodeName(b) === pod.spec?.nodeName);
+        expect(base?.timeline.activatedVersionsAt(pod.spec?.containers[0]?.name ?? '', Date.now())).toEqual([
+          '0.0.1',
+        ]);
+      }
+      // The cap held at every instant, not only at the end.
+      for (const [node, peak] of peakPerNode(recorder)) expect(peak, node).toBeLessThanOrEqual(CAP);
+      return countByNode(pods, nodes);
+    } finally {
+      await recorder.stop();
+    }
+  }
+
+  it('scatter places six single-replica Deployments 2 / 2 / 2 on three bases with cap 3', async () => {
+    const counts = await placeSix();
+    expect(counts).toEqual([2, 2, 2]);
+    const events = await eventsOf(harness.kc, harness.namespace);
+    const scheduled = events.filter((e) => e.reason === 'Scheduled');
+    expect(scheduled).toHaveLength(MODULES.length);
+    expect(scheduled.every((e) => e.source?.component === 'koupleless')).toBe(true);
+    expect(scheduled.every((e) => e.message?.includes('policy scatter'))).toBe(true);
+    await deleteDeployments(harness.kc, harness.namespace);
+  });
+
+  it('stacking (the Deployment annotation overrides the plugin) places them 3 / 3 / 0', async () => {
+    const counts = await placeSix({ 'rollout.koupleless.io/scheduling-policy': 'stacking' });
+    expect([...counts].sort((a, b) => b - a)).toEqual([3, 3, 0]);
+    const events = (await eventsOf(harness.kc, harness.namespace)).filter((e) => e.reason === 'Scheduled');
+    expect(events.some((e) => e.message?.includes('policy stacking (from the deployment annotation)'))).toBe(
+      true,
+    );
+    await deleteDeployments(harness.kc, harness.namespace);
+  });
+
+  it('a rolling update with scatter lands each new-version pod on a base that ran the old version', async () => {
+    const options = {
+      baseNames: [baseName],
+      schedulerName: 'koupleless',
+      replicas: 2,
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    };
+    const deployment = await moduleDeployment('biz1', options);
+    await apply(harness.namespace, [deployment]);
+    const old = await readyPods(harness.kc, harness.namespace, 2, { version: '0.0.1' });
+    const oldNodes = new Set(old.map((pod) => pod.spec?.nodeName));
+    // Scatter spread the two old pods: one base is left empty, the one scatter alone would pick next.
+    expect(oldNodes.size).toBe(2);
+    const empty = nodes.find((node) => !oldNodes.has(node));
+    expect(empty).toBeDefined();
+
+    const recorder = await recordPods(harness.kc, harness.namespace);
+    try {
+      await apply(harness.namespace, [setModuleVersion(structuredClone(deployment), 'biz1', '0.0.2')]);
+      const updated = await readyPods(harness.kc, harness.namespace, 2, { version: '0.0.2' });
+      expect(new Set(updated.map((pod) => pod.spec?.nodeName))).toEqual(oldNodes);
+      // Every new-version pod that was ever bound (not only the survivors) went to a base of the old version.
+      const boundNew = recorder.versions.filter((pod) => versionOf(pod) === '0.0.2' && pod.spec?.nodeName);
+      expect(boundNew.length).toBeGreaterThan(0);
+      for (const pod of boundNew) expect(oldNodes.has(pod.spec?.nodeName)).toBe(true);
+    } finally {
+      await recorder.stop();
+    }
+    const emptyBase = bases.find((base) => harness.nodeName(base) === empty);
+    expect(emptyBase?.timeline.bizChanges().filter((c) => c.bizName === 'biz1')).toEqual([]);
+    const events = (await eventsOf(harness.kc, harness.namespace)).filter(
+      (e) => e.reason === 'Scheduled' && e.message?.includes('replaces another version in place'),
+    );
+    expect(events.length).toBeGreaterThanOrEqual(2);
+  });
+});
