@@ -13,7 +13,9 @@ export async function waitForCrdEstablished(kc: KubeConfig, name: string, timeou
       const crd = await api.readCustomResourceDefinition({ name });
       const established = crd.status?.conditions?.find((c) => c.type === 'Established');
       if (established?.status === 'True') return;
-      last = established ? `Established=${established.status}: ${established.message ?? ''}` : 'no status yet';
+      last = established
+        ? `Established=${established.status}: ${established.message ?? ''}`
+        : 'no status yet';
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
     }
