@@ -132,10 +132,18 @@ describe('biz-deactivate with failPod: batched updates on bases that switch', ()
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  it('with maxUnavailable 0 every old pod switches in place: BizDeactivate, Failed, removed; at most one held replacement per base, each removed; every base ends on 0.0.2', async () => {
+  it('with maxUnavailable 0 every old pod switches in place: BizDeactivate, then Failed and removed (or deleted by its ReplicaSet first); at most one held replacement per base, each removed; every base ends on 0.0.2', async () => {
     const old = await switchRollout(cleanup, { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     expect(old).toHaveLength(BASES);
-    for (const history of old) expect(deactivatedThenFailed(history), nameOf(history)).toBe(true);
+    // No old pod goes before its base switched: each shows BizDeactivate. Then two writers race — kmc failing it,
+    // and the ReplicaSet scaling down the NotReady pod with the lowest deletion cost — and either may win.
+    const deactivated = (history: readonly V1Pod[]) =>
+      history.some((p) => p.status?.reason === 'BizDeactivate');
+    for (const history of old) {
+      expect(deactivated(history), `${nameOf(history)} BizDeactivate`).toBe(true);
+      expect(deactivatedThenFailed(history) || deletedByOwner(history), nameOf(history)).toBe(true);
+    }
+    expect(old.filter(deactivatedThenFailed).length).toBeGreaterThan(0);
   });
 
   it('with the example 30 % / 30 %: each old pod is deleted ahead by its ReplicaSet (its module kept, no gap) or goes BizDeactivate then Failed; replacement churn stays bounded', async () => {
