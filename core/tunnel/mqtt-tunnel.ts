@@ -1,7 +1,7 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock.ts';
-import { TunnelError } from '../errors.ts';
+import { ConfigError, TunnelError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { toTunnelEvent } from './base-events.ts';
@@ -104,16 +104,13 @@ export class MqttTunnel implements Tunnel {
         resolve();
       };
       const onError = (error: Error) => {
-        // A refused TLS handshake will not get better by retrying: fail start with the reason.
-        if (isTlsVerificationError(error)) {
+        // A refused TLS handshake or refused credentials will not get better by retrying: fail start with the
+        // reason (in a cluster, the pod restarts with a back-off and the reason in its log).
+        const reason = refusalReason(error, this.#options);
+        if (reason !== undefined) {
           cleanup();
           client.end(true);
-          reject(
-            new TunnelError(
-              `cannot connect to MQTT broker ${redactUrl(url)}: TLS verification failed: ${describeBrokerError(error)}`,
-              { cause: error },
-            ),
-          );
+          reject(new TunnelError(`cannot connect to MQTT broker ${redactUrl(url)}: ${reason}`));
         }
       };
       const cleanup = () => {
@@ -181,11 +178,15 @@ export class MqttTunnel implements Tunnel {
       ...(password !== undefined ? { password } : {}),
     };
     if (tls) {
-      if (tls.ca) options.ca = await readFile(tls.ca);
-      if (tls.cert) options.cert = await readFile(tls.cert);
-      if (tls.key) options.key = await readFile(tls.key);
-      options.rejectUnauthorized = true;
+      if (tls.ca) options.ca = await readPem('mqtt.tls.ca', tls.ca);
+      if (tls.cert) options.cert = await readPem('mqtt.tls.cert', tls.cert);
+      if (tls.key) options.key = await readPem('mqtt.tls.key', tls.key);
+      if ((tls.cert === undefined) !== (tls.key === undefined)) {
+        throw new ConfigError('mqtt.tls: a client certificate needs both cert and key');
+      }
     }
+    // Always verify the broker (upstream skipped it): against tls.ca when given, else Node's CA bundle.
+    options.rejectUnauthorized = true;
     return options;
   }
 
@@ -291,16 +292,76 @@ function describeBrokerError(error: unknown): string {
   return String(error);
 }
 
-const TLS_VERIFY_CODES = new Set([
+async function readPem(field: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new ConfigError(`${field}: cannot read ${path}`, { cause: error });
+  }
+}
+
+/** The broker certificate is not signed by a CA kmc trusts. */
+const UNTRUSTED_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'CERT_SIGNATURE_FAILURE',
 ]);
+/** The broker certificate is trusted but not valid for this connection. */
+const INVALID_CERT_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_REVOKED',
+  'INVALID_PURPOSE',
+]);
+/** TLS alerts a broker sends when it does not accept the client certificate (or its absence). */
+const CLIENT_CERT_ALERTS = new Set([
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
+  'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+  'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
+]);
+/** CONNACK return codes (MQTT 3.1.1) that say the credentials were refused. */
+const CREDENTIAL_REFUSALS = new Set([4, 5]);
 
-function isTlsVerificationError(error: Error): boolean {
-  return TLS_VERIFY_CODES.has((error as NodeJS.ErrnoException).code ?? '');
+/** Node's advice for its own CA store; kmc's is mqtt.tls.ca. */
+const NODE_CA_HINT = /; if the root CA is installed locally, try running Node\.js with --use-system-ca/;
+
+/**
+ * Why connecting cannot succeed by retrying, in words naming the setting to fix; undefined for failures that may
+ * pass (the broker is down, restarting, unreachable).
+ */
+export function refusalReason(
+  error: Error,
+  options: Pick<MqttTunnelOptions, 'tls' | 'username'>,
+): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  const detail = `${error.message.replace(NODE_CA_HINT, '')}${typeof code === 'string' ? ` (${code})` : ''}`;
+  const ca = options.tls?.ca;
+  if (typeof code === 'string' && UNTRUSTED_CODES.has(code)) {
+    const trusted = ca
+      ? `the CA of mqtt.tls.ca (${ca})`
+      : "Node's bundled CAs (set mqtt.tls.ca for a private CA)";
+    return `TLS verification failed: ${detail}: the broker certificate is not signed by ${trusted}`;
+  }
+  if (typeof code === 'string' && INVALID_CERT_CODES.has(code)) {
+    return `TLS verification failed: ${detail}`;
+  }
+  if (typeof code === 'string' && CLIENT_CERT_ALERTS.has(code)) {
+    const mine = options.tls?.cert
+      ? `did not accept the client certificate of mqtt.tls.cert (${options.tls.cert})`
+      : 'requires a client certificate (set mqtt.tls.cert and mqtt.tls.key)';
+    return `the broker refused the TLS handshake: it ${mine}: ${detail}`;
+  }
+  if (typeof code === 'number' && CREDENTIAL_REFUSALS.has(code)) {
+    const who = options.username === undefined ? 'without a username' : `of user "${options.username}"`;
+    return `the broker refused the credentials ${who} (mqtt.username, mqtt.passwordFile): ${error.message}`;
+  }
+  return undefined;
 }

@@ -18,14 +18,27 @@ export interface KmcProcess {
   output(): string;
   /** Log lines parsed, newest last. */
   logs(): Record<string, unknown>[];
+  /** Settles with the exit code when the process exits on its own (or is killed). */
+  readonly exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startKmcProcess(config: UserConfig, identity = uniqueId('kmc')): Promise<KmcProcess> {
+export interface KmcProcessOptions {
+  /** The kubeconfig kmc runs with (a ServiceAccount's, say); default the run's admin kubeconfig. */
+  readonly kubeconfig?: string;
+  /** Extra environment (POD_NAMESPACE, ...). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startKmcProcess(
+  config: UserConfig,
+  identity = uniqueId('kmc'),
+  options: KmcProcessOptions = {},
+): Promise<KmcProcess> {
   const file = join(tmpdir(), `${identity}.yaml`);
   await writeFile(file, stringify(config));
   const child = spawn(process.execPath, [MAIN, 'run', '--config', file, '--identity', identity], {
-    env: { ...process.env, KUBECONFIG: inject('kubeconfig') },
+    env: { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig ?? inject('kubeconfig') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -39,6 +52,7 @@ export async function startKmcProcess(config: UserConfig, identity = uniqueId('k
   return {
     identity,
     child,
+    exited,
     output: () => output,
     logs: () =>
       output
