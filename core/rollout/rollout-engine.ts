@@ -21,7 +21,8 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { isAdmitted, isModulePod, moduleKey, podModules } from '../module/module-pod.ts';
 import { sameModules } from '../module/workload-index.ts';
-import { planByCount, planBySizes, rescalePlan } from './batch-planner.ts';
+import { rescalePlan } from './batch-planner.ts';
+import { planRollout } from './plan-rollout.ts';
 import { deadlineRisk } from './deadline-risk.ts';
 import {
   isAvailable,
@@ -316,7 +317,11 @@ export class RolloutEngine {
     let plan = status.plan ? [...status.plan] : undefined;
     const started = (status.batches ?? []).filter((b) => b.startedAt).length;
     if (!plan) {
-      plan = unbatched ? (replicas > 0 ? [replicas] : []) : this.#plan(strategy, replicas, view());
+      plan = unbatched
+        ? replicas > 0
+          ? [replicas]
+          : []
+        : planRollout(this.#options.hooks, { ...view(), strategy, replicas });
     } else if ((status.replicas ?? replicas) !== replicas) {
       plan = unbatched ? (replicas > 0 ? [replicas] : []) : rescalePlan(plan, started, replicas);
       this.#event(
@@ -498,14 +503,6 @@ export class RolloutEngine {
     await this.#writeStatus(current, status, next, deployment);
     const positive = waits.filter((ms) => Number.isFinite(ms) && ms > 0);
     return positive.length > 0 ? { requeueAfterMs: Math.max(100, Math.min(...positive)) } : undefined;
-  }
-
-  #plan(strategy: Strategy, replicas: number, view: RolloutView): number[] {
-    const base = strategy.batchSizes
-      ? planBySizes(replicas, strategy.batchSizes)
-      : planByCount(replicas, strategy.batchCount, strategy.beta);
-    const planned = this.#options.hooks.planBatches.call({ targets: base }, { ...view, plan: base }).targets;
-    return [...planned];
   }
 
   #batch(batch: BatchStatus, batches: readonly BatchStatus[], targetPods: readonly V1Pod[]): Batch {

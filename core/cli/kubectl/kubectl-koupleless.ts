@@ -102,6 +102,32 @@ program
   });
 
 program
+  .command('plan')
+  .description(
+    'dry-run the next rollout with the controller’s planner: kind, batches, holds, budgets, warnings',
+  )
+  .argument('<deployment>', 'a module Deployment (or, with -f, one to create)')
+  .option('-f, --filename <file>', 'plan this manifest as the next revision (- for stdin)')
+  .option('--config <file>', 'the kmc config whose plugins plan (default: the search kmc run does)')
+  .addOption(new Option('-o, --output <format>', 'machine-readable output').choices(['json', 'yaml']))
+  .action(
+    async (deployment: string, options: { filename?: string; config?: string; output?: 'json' | 'yaml' }) => {
+      const { planCommand } = await import('./plan-command.ts');
+      const { filename, config, output } = options;
+      process.exitCode = await planCommand(
+        program.opts<ClusterOptions>(),
+        deployment,
+        {
+          ...(filename ? { file: filename } : {}),
+          ...(config ? { config } : {}),
+          ...(output ? { output } : {}),
+        },
+        write,
+      );
+    },
+  );
+
+program
   .command('bases')
   .description(
     'every base: version, cluster, health, activation mode, modules and their states, foreign pods',

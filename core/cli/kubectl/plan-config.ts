@@ -5,7 +5,7 @@ import { resolvePlugins } from '../../../config/resolve-plugins.ts';
 import { silentLogger } from '../../logger.ts';
 import { Orchestrator } from '../../orchestrator.ts';
 import type { KmcPlugin } from '../../plugin.ts';
-import { planByCount, planBySizes } from '../../rollout/batch-planner.ts';
+import { planRollout } from '../../rollout/plan-rollout.ts';
 import type { RolloutView } from '../../rollout/rollout-types.ts';
 import type { ConfigStrategy } from '../../rollout/strategy.ts';
 
@@ -26,6 +26,8 @@ export interface PlanConfig {
   readonly implicit: readonly string[];
   /** The config's strategy (Orchestrator.strategyConfig: `rollout` and every plugin's `strategyDefaults`). */
   readonly strategy: ConfigStrategy;
+  /** What the listed plugins set (the implicit ones only set their defaults): tells "config" from "default". */
+  readonly listed: Partial<ConfigStrategy>;
   readonly watch: { readonly namespaces: readonly string[]; readonly deploymentSelector: string };
   /** peer-replica-syncer is listed: peer Deployments get one replica per matching Ready base. */
   readonly peerReplicas: boolean;
@@ -64,19 +66,13 @@ export function planConfig(
     plugins: plugins.map((p) => p.name),
     implicit: orchestrator.plugins.slice(plugins.length).map((p) => p.name),
     strategy: orchestrator.strategyConfig(),
+    listed: Object.assign({}, ...plugins.map((p) => p.strategyDefaults ?? {})) as Partial<ConfigStrategy>,
     watch: { namespaces: config.watch.namespaces, deploymentSelector: config.watch.deploymentSelector },
     peerReplicas: orchestrator.plugins.some((p) => p.name === 'peer-replica-syncer'),
     otherHoldTaps: [
       ...new Set(hooks.holdBatch.taps.map((t) => t.name).filter((n) => !MODELLED_HOLD_TAPS.has(n))),
     ],
-    // As RolloutEngine#plan: sizes or count first, then the planBatches waterfall of every plugin.
-    planBatches: (view) => {
-      const { strategy, replicas } = view;
-      const base = strategy.batchSizes
-        ? planBySizes(replicas, strategy.batchSizes)
-        : planByCount(replicas, strategy.batchCount, strategy.beta);
-      return [...hooks.planBatches.call({ targets: base }, { ...view, plan: base }).targets];
-    },
+    planBatches: (view) => planRollout(hooks, view),
   };
 }
 

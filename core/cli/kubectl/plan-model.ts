@@ -1,19 +1,18 @@
 import type {
   V1Deployment,
-  V1LabelSelector,
   V1Node,
   V1Pod,
   V1PodSpec,
   V1PodTemplateSpec,
   V1ReplicaSet,
-  V1Taint,
-  V1Toleration,
 } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { isNodeReady } from '../../kube/conditions.ts';
 import { parseLabelSelector } from '../../kube/label-selector.ts';
 import { templateFitsNode } from '../../kube/node-affinity.ts';
 import { readRecords } from '../../module/node-records.ts';
+import { selectorMatches } from '../../scheduling/pod-affinity.ts';
+import { untoleratedTaint } from '../../scheduling/taints.ts';
 import { sameModules } from '../../module/workload-index.ts';
 import { deploymentMaxUnavailable, effectiveBudget } from '../../rollout/availability.ts';
 import { unavailableBudget } from '../../rollout/batch-planner.ts';
@@ -68,13 +67,7 @@ export interface PlanModel {
 export type PlanKind = 'first-install' | 'update' | 'undo' | 'none';
 
 export type StrategyField =
-  | 'batchCount'
-  | 'batchSizes'
-  | 'beta'
-  | 'needConfirm'
-  | 'graySeconds'
-  | 'maxUnavailable'
-  | 'undo';
+  'batchCount' | 'batchSizes' | 'beta' | 'needConfirm' | 'graySeconds' | 'maxUnavailable' | 'undo';
 
 export interface PlannedBatch {
   readonly index: number;
@@ -163,6 +156,8 @@ export interface PlanInput {
   readonly replicaSets: readonly V1ReplicaSet[];
   /** The current Deployment's ModuleRollouts. */
   readonly rollouts: readonly ModuleRollout[];
+  /** The ModuleRollout CRD is not installed: kmc then rolls every Deployment natively. */
+  readonly crdMissing?: boolean;
   /** The current Deployment's pods. */
   readonly pods: readonly V1Pod[];
   /** kmc's VNodes. */
@@ -231,7 +226,14 @@ export function planModel(input: PlanInput): PlanModel {
     );
 
   // ---- batched or not ---------------------------------------------------------------------------------------
-  const managed = managedBy(config, namespace, next);
+  const managed = input.crdMissing
+    ? {
+        ok: false,
+        why:
+          'the ModuleRollout CRD is not installed in this cluster: kmc rolls Deployments natively, unbatched ' +
+          '(kubectl apply -f examples/deploy/crds/)',
+      }
+    : managedBy(config, namespace, next);
   const recreate = next.spec?.strategy?.type === 'Recreate';
   let why: string | undefined;
   if (kind === 'none')
@@ -292,7 +294,9 @@ export function planModel(input: PlanInput): PlanModel {
         ' too (their reasons are their own)',
     );
   if (!unbatched && strategy.bizDeactivateBatching)
-    notes.push('biz-deactivate-batching: a batch also completes only once its bases run no other version ACTIVATED');
+    notes.push(
+      'biz-deactivate-batching: a batch also completes only once its bases run no other version ACTIVATED',
+    );
   if (!unbatched && (next.spec?.minReadySeconds ?? 0) > 0)
     notes.push(
       `a batch completes once its pods have been Ready for minReadySeconds (${String(next.spec?.minReadySeconds)} s)`,
@@ -377,9 +381,7 @@ export function appliedDeployment(current: V1Deployment | undefined, manifest: V
   return {
     ...manifest,
     metadata: { ...manifest.metadata, annotations },
-    ...(manifest.spec
-      ? { spec: { ...manifest.spec, ...(replicas !== undefined ? { replicas } : {}) } }
-      : {}),
+    ...(manifest.spec ? { spec: { ...manifest.spec, ...(replicas !== undefined ? { replicas } : {}) } } : {}),
   };
 }
 
@@ -408,7 +410,10 @@ function normalized(template: V1PodTemplateSpec): unknown {
   };
   if (copy.metadata) {
     delete copy.metadata.creationTimestamp;
-    if (copy.metadata.labels) delete copy.metadata.labels[HASH_LABEL];
+    if (copy.metadata.labels)
+      copy.metadata.labels = Object.fromEntries(
+        Object.entries(copy.metadata.labels).filter(([key]) => key !== HASH_LABEL),
+      );
   }
   return copy;
 }
@@ -431,8 +436,11 @@ function strategySources(
   const sources = {} as Record<StrategyField, 'annotation' | 'config' | 'default'>;
   for (const [field, annotation, key] of FIELDS) {
     const fromAnnotation =
-      annotations[annotation] !== undefined && !problems.some((p) => p.startsWith(`annotation ${annotation}:`));
-    sources[field] = fromAnnotation ? 'annotation' : config.strategy[key] !== undefined ? 'config' : 'default';
+      annotations[annotation] !== undefined &&
+      !problems.some((p) => p.startsWith(`annotation ${annotation}:`));
+    // `rollout.undo` always comes from the config (its schema default); a plugin field only when listed.
+    const fromConfig = key === 'undo' || config.listed[key] !== undefined;
+    sources[field] = fromAnnotation ? 'annotation' : fromConfig ? 'config' : 'default';
   }
   return sources;
 }
@@ -463,7 +471,8 @@ function managedBy(
 function peerBases(next: V1Deployment, sets: readonly V1ReplicaSet[], nodes: readonly V1Node[]): string[] {
   const templates: (V1PodSpec | undefined)[] = [next.spec?.template.spec];
   for (const rs of sets) {
-    if ((rs.status?.replicas ?? 0) > 0 || (rs.spec?.replicas ?? 0) > 0) templates.push(rs.spec?.template?.spec);
+    if ((rs.status?.replicas ?? 0) > 0 || (rs.spec?.replicas ?? 0) > 0)
+      templates.push(rs.spec?.template?.spec);
   }
   return [...peerNodes(templates, nodes)];
 }
@@ -582,17 +591,7 @@ const nodeName = (node: V1Node) => node.metadata?.name ?? '';
 
 /** The scheduler's taint filter: every NoSchedule / NoExecute taint of the node is tolerated. */
 export function toleratesTaints(spec: V1PodSpec | undefined, node: V1Node): boolean {
-  return (node.spec?.taints ?? [])
-    .filter((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute')
-    .every((taint) => (spec?.tolerations ?? []).some((toleration) => tolerates(toleration, taint)));
-}
-
-function tolerates(toleration: V1Toleration, taint: V1Taint): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  if (!toleration.key) return toleration.operator === 'Exists';
-  if (toleration.key !== taint.key) return false;
-  if (toleration.operator === 'Exists') return true;
-  return (toleration.value ?? '') === (taint.value ?? '');
+  return untoleratedTaint(node.spec?.taints, spec?.tolerations) === undefined;
 }
 
 /**
@@ -614,7 +613,7 @@ export function spreadOf(
     if (term.topologyKey !== HOSTNAME) continue;
     if (term.namespaces && term.namespaces.length > 0 && namespace && !term.namespaces.includes(namespace))
       continue;
-    if (!selectorMatches(term.labelSelector, labels)) continue;
+    if (!term.labelSelector || !selectorMatches(term.labelSelector, labels)) continue;
     const perRevision =
       (term.matchLabelKeys ?? []).includes(HASH_LABEL) ||
       (oldLabels !== undefined && !selectorMatches(term.labelSelector, oldLabels));
@@ -622,32 +621,6 @@ export function spreadOf(
     spread = 'one-per-base-per-revision';
   }
   return spread;
-}
-
-function selectorMatches(
-  selector: V1LabelSelector | undefined,
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  if (!selector) return false;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  return (selector.matchExpressions ?? []).every((requirement) => {
-    const value = labels[requirement.key];
-    const values = requirement.values ?? [];
-    switch (requirement.operator) {
-      case 'In':
-        return value !== undefined && values.includes(value);
-      case 'NotIn':
-        return value === undefined || !values.includes(value);
-      case 'Exists':
-        return value !== undefined;
-      case 'DoesNotExist':
-        return value === undefined;
-      default:
-        return false;
-    }
-  });
 }
 
 /** Pods that cannot be placed on the matching bases, and rollouts that cannot progress. */
@@ -685,7 +658,9 @@ function fitWarnings(
           `selects the pods of every revision, so a base runs at most one pod of ${name}, and ${String(matching)} ` +
           `Ready base${matching === 1 ? '' : 's'} match the new template for ${String(replicas)} replicas + ` +
           `maxSurge ${String(surge)}` +
-          (own > 0 ? `; the rollout moves only as the Deployment deletes old pods (maxUnavailable ${String(own)})` : ''),
+          (own > 0
+            ? `; the rollout moves only as the Deployment deletes old pods (maxUnavailable ${String(own)})`
+            : ''),
       );
     }
     if (free === 0 && own === 0) {
@@ -719,9 +694,11 @@ function uninstallFirstWarning(
   const count = bases.uninstallFirst.length;
   if (count > 0) {
     const bound =
-      budgets.effective !== undefined
-        ? `the unavailability budget (${String(budgets.effective)}) bounds how many are down at once (the install gate holds the others' pods, MaxUnavailable)`
-        : 'no max-unavailable budget bounds how many are down at once (list max-unavailable, or annotate rollout.koupleless.io/max-unavailable)';
+      budgets.effective === undefined
+        ? 'no max-unavailable budget bounds how many are down at once (list max-unavailable, or annotate rollout.koupleless.io/max-unavailable)'
+        : budgets.effective === 0
+          ? 'with an unavailability budget of 0 the install gate holds their new pods (MaxUnavailable) until the budget allows a replica down: the rollout cannot complete'
+          : `the unavailability budget (${String(budgets.effective)}) bounds how many are down at once (the install gate holds the others' pods, MaxUnavailable)`;
     warn(
       'UninstallFirst',
       `${String(count)} base${count === 1 ? '' : 's'} will update uninstall-first (kmc recorded that ` +
