@@ -195,6 +195,15 @@ describe('renderStatus', () => {
     expect(text).toMatch(/Next:\n {2}kubectl koupleless confirm biz1 --batch 2\n/);
   });
 
+  it('says when no ModuleRollout exists for the revision: kmc is not running (or does not serve it)', () => {
+    const text = renderStatus(statusModel(input({ rollout: undefined })), NOW);
+    expect(text).toContain(
+      'ModuleRollout: none for revision 2 (is kmc running? its rollout engine creates one per revision)',
+    );
+    const unobserved = renderStatus(statusModel(input({ rollout: undefined, revision: undefined })), NOW);
+    expect(unobserved).toContain('the Deployment controller has not observed the latest spec');
+  });
+
   it('formats durations as kubectl does', () => {
     expect([formatDuration(4_400), formatDuration(65_000), formatDuration(7_260_000)]).toEqual([
       '4s',
