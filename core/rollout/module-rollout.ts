@@ -42,7 +42,7 @@ export interface HoldStatus {
   /** The batch waiting to start (the number to confirm). */
   readonly batch: number;
   readonly since: string;
-  readonly recheckAt?: string;
+  readonly recheckAt?: string | null;
 }
 
 export interface RolloutCondition {

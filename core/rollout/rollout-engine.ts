@@ -393,9 +393,8 @@ export class RolloutEngine {
             message: nextHold.message,
             batch: next.index,
             since: same && hold ? hold.since : iso(now),
-            ...(nextHold.recheckAfterMs !== undefined
-              ? { recheckAt: iso(now + nextHold.recheckAfterMs) }
-              : {}),
+            // null, not absent: the status is written as a merge patch, which keeps a key left out.
+            recheckAt: nextHold.recheckAfterMs !== undefined ? iso(now + nextHold.recheckAfterMs) : null,
           };
           if (!same)
             this.#event(

@@ -251,7 +251,8 @@ describe('kubectl koupleless bases, modules and doctor', () => {
   it('bases lists each base with its version, cluster, health and modules, and warns of the pod that is not a module', async () => {
     const text = await waitFor(
       async () => {
-        const out = (await koupleless(['bases'])).stdout;
+        const out = (await koupleless(['bases', '-l', `virtual-kubelet.koupleless.io/env=${harness.env}`]))
+          .stdout;
         if (out.includes('log-agent')) return out;
         throw new Error(out);
       },

@@ -19,10 +19,10 @@ export function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
-async function vnodes(cluster: Cluster): Promise<V1Node[]> {
-  return (
-    await cluster.call('list nodes', () => cluster.core.listNode({ labelSelector: 'type=virtual-kubelet' }))
-  ).items;
+/** The bases' nodes, optionally narrowed by a label selector (`-l virtual-kubelet.koupleless.io/env=dev`). */
+async function vnodes(cluster: Cluster, selector?: string): Promise<V1Node[]> {
+  const labelSelector = ['type=virtual-kubelet', selector].filter(Boolean).join(',');
+  return (await cluster.call('list nodes', () => cluster.core.listNode({ labelSelector }))).items;
 }
 
 /** Pods bound to the given nodes, in every namespace. */
@@ -53,10 +53,11 @@ function moduleSummary(base: BaseView): string {
 /** `bases`: one line per base, then a warning for each base that pods land on without being module pods. */
 export async function basesCommand(
   cluster: Cluster,
-  output: Output,
+  options: { readonly output?: Output; readonly selector?: string },
   write: (text: string) => void,
 ): Promise<void> {
-  const nodes = await vnodes(cluster);
+  const { output } = options;
+  const nodes = await vnodes(cluster, options.selector);
   const bases = baseViews(nodes, await podsOn(cluster, nodes), Date.now());
   if (output) {
     write(output === 'json' ? JSON.stringify(bases, null, 2) : stringify(bases).trimEnd());
@@ -64,7 +65,9 @@ export async function basesCommand(
   }
   if (bases.length === 0) {
     write(
-      'no bases: no node has the label type=virtual-kubelet (is kmc running, and do bases reach its broker?)',
+      options.selector
+        ? `no bases match ${options.selector}`
+        : 'no bases: no node has the label type=virtual-kubelet (is kmc running, and do bases reach its broker?)',
     );
     return;
   }

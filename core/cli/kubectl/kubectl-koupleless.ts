@@ -132,10 +132,14 @@ program
   .description(
     'every base: version, cluster, health, activation mode, modules and their states, foreign pods',
   )
+  .option(
+    '-l, --selector <labels>',
+    'only the bases whose nodes match (e.g. virtual-kubelet.koupleless.io/env=dev)',
+  )
   .addOption(new Option('-o, --output <format>', 'machine-readable output').choices(['json', 'yaml']))
-  .action(async (options: { output?: 'json' | 'yaml' }) => {
+  .action(async (options: { output?: 'json' | 'yaml'; selector?: string }) => {
     const { basesCommand } = await import('./bases-command.ts');
-    await basesCommand(cluster(), options.output, write);
+    await basesCommand(cluster(), options, write);
   });
 
 program
