@@ -67,7 +67,9 @@ export function gateDecision(input: GateInput): Hold | undefined {
       message: `${deployment} is paused (kubectl rollout resume ${deployment} to go on): no new slot opens`,
     };
   }
-  if (waiting) return { reason: waiting.reason, message: waiting.message };
+  // Held pods are asked again when the status shows more room (roomOf); the recheck is the safety net for room
+  // that frees without a status change (an admitted pod deleted, a status write racing the gate).
+  if (waiting) return { reason: waiting.reason, message: waiting.message, recheckAfterMs: SAFETY_RECHECK_MS };
   if (batch === 0) {
     return {
       reason: 'AwaitingBatch',
@@ -82,5 +84,9 @@ export function gateDecision(input: GateInput): Hold | undefined {
       (batch < plan.length
         ? `batch ${batch + 1} starts when it completes`
         : 'waiting for the rollout to complete'),
+    recheckAfterMs: SAFETY_RECHECK_MS,
   };
 }
+
+/** How often a pod held for room looks again even if nothing said room freed. */
+export const SAFETY_RECHECK_MS = 5_000;

@@ -860,7 +860,7 @@ function batchRecords(batches: readonly BatchStatus[] | undefined): BatchRecord[
 
 /** What the install gate reads from a rollout's status: a change means held pods are worth asking again. */
 function roomOf(status: ModuleRolloutStatus | undefined): string {
-  return `${status?.currentBatch ?? 0}/${status?.phase ?? ''}/${status?.hold?.reason ?? ''}/${status?.releasedSlots ?? 0}`;
+  return `${status?.currentBatch ?? 0}/${(status?.plan ?? []).join(',')}/${status?.phase ?? ''}/${status?.hold?.reason ?? ''}/${status?.releasedSlots ?? 0}`;
 }
 
 function iso(ms: number): string {

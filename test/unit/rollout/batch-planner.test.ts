@@ -6,7 +6,7 @@ import {
   rescalePlan,
   unavailableBudget,
 } from '../../../core/rollout/batch-planner.ts';
-import { gateDecision, type GateInput } from '../../../core/rollout/install-gate.ts';
+import { gateDecision, SAFETY_RECHECK_MS, type GateInput } from '../../../core/rollout/install-gate.ts';
 import { isTerminal, type ModuleRolloutStatus } from '../../../core/rollout/module-rollout.ts';
 
 describe('batch planning', () => {
@@ -264,7 +264,11 @@ describe('batch planning', () => {
         reason: 'AwaitingBatch',
       });
       expect(gateDecision(input({ admittedTarget: 0 }))).toBeUndefined();
-      expect(gateDecision(input({ admittedTarget: 1 }))).toMatchObject({ reason: 'BatchFull' });
+      // Room can free without a status change (an admitted pod deleted): a full batch looks again on its own.
+      expect(gateDecision(input({ admittedTarget: 1 }))).toMatchObject({
+        reason: 'BatchFull',
+        recheckAfterMs: SAFETY_RECHECK_MS,
+      });
       expect(
         gateDecision(input({ admittedTarget: 5, rollout: status({ currentBatch: 2 }) })),
       ).toBeUndefined();
