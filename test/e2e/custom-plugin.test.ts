@@ -64,14 +64,24 @@ describe('custom plugin by path: release windows gate batches', () => {
       windows: [{ from: utcTime(opensAt), to: utcTime(closesAt) }],
     };
     // startKmcProcess writes this config to a YAML file in the temp directory: the path is relative to it.
-    const pluginPath = relative(tmpdir(), PLUGIN_FILE);
+    // A path, not a package name, wherever the clone lives: "./x" or "../x", never a bare "x".
+    const fromTmp = relative(tmpdir(), PLUGIN_FILE);
+    const pluginPath = fromTmp.startsWith('..') ? fromTmp : `./${fromTmp}`;
     const config: UserConfig = world.harness.kmcConfig({ plugins: [[pluginPath, options]] });
     kmc = await startKmcProcess(config);
     const running = kmc;
-    const starting = await waitFor(() => running.logs().find((line) => line['msg'] === 'kmc starting'), {
-      description: 'kmc run starting',
-      timeoutMs: Math.max(1_000, opensAt - Date.now()),
-    });
+    const starting = await waitFor(
+      () => {
+        const line = running.logs().find((l) => l['msg'] === 'kmc starting');
+        // A timeout shows what the process said (a plugin that failed to load, say).
+        if (!line) throw new Error(`kmc output so far: ${running.output().slice(-2_000) || '(none)'}`);
+        return line;
+      },
+      {
+        description: 'kmc run starting',
+        timeoutMs: Math.max(1_000, opensAt - Date.now()),
+      },
+    );
     expect(starting['plugins']).toContain('release-window');
     await waitFor(() => running.logs().some((line) => line['msg'] === 'kmc running'), {
       description: 'kmc run running',

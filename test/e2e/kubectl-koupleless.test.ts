@@ -62,7 +62,7 @@ afterAll(async () => {
   await rm(shimDir, { recursive: true, force: true });
 });
 
-describe('kubectl koupleless on a batched rollout (5 bases: batches 1, 3, 5, 8 s of gray time and a confirmation before each)', () => {
+describe('kubectl koupleless on a batched rollout (5 bases: batches 1, 3, 5, 20 s of gray time and a confirmation before each)', () => {
   let world: RolloutWorld;
   let ns: string[];
 
@@ -75,7 +75,7 @@ describe('kubectl koupleless on a batched rollout (5 bases: batches 1, 3, 5, 8 s
         new PauseAndConfirmPlugin({ after: 'each-batch' }),
       ],
       // Gray time switched on for this Deployment by its annotation: before each batch, then the confirmation.
-      annotations: { 'rollout.koupleless.io/gray-seconds': '8' },
+      annotations: { 'rollout.koupleless.io/gray-seconds': '20' }, // long enough for two plugin runs on a loaded machine
     });
     ns = ['-n', world.namespace];
   });
@@ -96,12 +96,12 @@ describe('kubectl koupleless on a batched rollout (5 bases: batches 1, 3, 5, 8 s
     expect(usage.stderr).toContain('expected a whole number');
   });
 
-  it('shows a gray-time wait with the time left, then a rollout waiting for a confirmation (tree, hold, next step), and confirms it', async () => {
+  it('shows a gray-time wait with the time left, then a rollout waiting for a confirmation (tree, hold, next step); pauses, resumes and confirms it', async () => {
     await world.release('0.0.2');
     await world.holding(2, 2, 'GrayTime');
     const gray = await koupleless(['status', 'biz1', ...ns]);
     expect(gray.stdout).toMatch(/Hold: GrayTime before batch 2, since \d+s ago, \d+s left/);
-    expect(gray.stdout).toContain('gray time 8 s after batch 1');
+    expect(gray.stdout).toContain('gray time 20 s after batch 1');
     // No confirmation is awaited yet: confirm without --batch says so instead of guessing.
     const early = await koupleless(['confirm', 'biz1', ...ns]);
     expect(early.code).toBe(1);
@@ -132,6 +132,20 @@ describe('kubectl koupleless on a batched rollout (5 bases: batches 1, 3, 5, 8 s
       hold: { reason: 'AwaitingConfirmation', batch: 2 },
     });
     expect(json.batches.map((b) => b.state)).toEqual(['completed', 'holding', 'pending']);
+
+    // Pause and resume: the Deployment's own spec.paused; status says so and offers the way back.
+    const paused = await koupleless(['pause', 'biz1', ...ns]);
+    expect(paused.stdout.trim()).toBe(
+      `deployment ${world.namespace}/biz1 paused: no further batch starts; the batch in progress finishes`,
+    );
+    await world.holding(2, 2, 'RolloutPaused');
+    const whilePaused = (await koupleless(['status', 'biz1', ...ns])).stdout;
+    expect(whilePaused).toContain('5 replicas, revision 2, PAUSED (kubectl koupleless resume)');
+    expect(whilePaused).toContain('  kubectl koupleless resume biz1');
+    expect((await koupleless(['resume', 'biz1', ...ns])).stdout.trim()).toBe(
+      `deployment ${world.namespace}/biz1 resumed`,
+    );
+    await world.holding(2, 2, 'AwaitingConfirmation');
 
     const confirmed = await koupleless(['confirm', 'biz1', ...ns]);
     expect(confirmed.stdout.trim()).toBe('biz1-r2: confirmed up to batch 2 of 3');

@@ -35,7 +35,7 @@ import { waitFor } from '../support/wait-for.ts';
  *
  * What is not waited for: right after a ModuleRollout's hold or completion is observed, the Deployment controller
  * and kmc need a few hundred milliseconds more to replace the superseded old pod; `kubectl koupleless` takes 1–3 s to
- * start, so its tree is always past that. The gray-time look must come within the 10 s of gray time (it takes 1–4 s).
+ * start, so its tree is always past that. The gray-time look must come within the 20 s of gray time (it takes 1–4 s).
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -153,7 +153,7 @@ describe('the README tutorial: a release with kubectl, on a playground-like worl
     const namespace = harness?.namespace;
     expect(steps.length).toBeGreaterThan(10);
     const outputs: string[] = [];
-    // How long each command took, printed when the test fails or writes (the gray time leaves 10 s for a look).
+    // How long each command took, printed when the test fails or writes (the gray time leaves 20 s for a look).
     const timings: string[] = [];
     let passed = false;
     try {

@@ -167,7 +167,7 @@ describe('the tutorial manifests', () => {
       'rollout.koupleless.io/batch-count': '3',
       'rollout.koupleless.io/beta': 'true',
       'rollout.koupleless.io/need-confirm': 'each-batch',
-      'rollout.koupleless.io/gray-seconds': '10',
+      'rollout.koupleless.io/gray-seconds': '20',
     });
     const terms =
       v1.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
