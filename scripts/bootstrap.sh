@@ -2,8 +2,9 @@
 # Installs what kmc needs on a fresh machine, and nothing that is already there:
 #   - npm dependencies, including Node 24 (the `node` devDependency; the system Node may be older);
 #   - Debian packages: openssl (cluster PKI), curl, mosquitto (the interop broker of the test suite);
-#   - the Kubernetes control-plane binaries and Helm, built once from the Go module proxy into ~/.cache/kmc.
-# Called by `npm run test:all`, `npm run playground` and .ci/run; safe to run again.
+#   - the Kubernetes control-plane binaries, and with --tests Helm, built once from the Go module proxy into
+#     ~/.cache/kmc.
+# Called by `npm run test:all` (with --tests), `npm run playground` and .ci/run; safe to run again.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -47,5 +48,8 @@ fi
 # Kubernetes binaries (a no-op when the cache has them; 15–30 minutes the first time on 2 cores).
 ./node_modules/.bin/node core/cluster/cluster-cli.ts build
 
-# Helm, to render charts/kmc in the tests (a no-op when cached; 10–15 minutes the first time on 2 cores).
-./node_modules/.bin/node scripts/helm.ts build >/dev/null
+# Helm, to render charts/kmc in the tests only (a no-op when cached; 10–15 minutes the first time on 2 cores):
+# the playground does not need it.
+if [ "${1:-}" = "--tests" ]; then
+  ./node_modules/.bin/node scripts/helm.ts build >/dev/null
+fi
