@@ -8,8 +8,8 @@ import { unavailableBudget } from './batch-planner.ts';
 export function deploymentMaxUnavailable(deployment: V1Deployment, replicas: number): number {
   if (deployment.spec?.strategy?.type === 'Recreate') return replicas;
   const rolling = deployment.spec?.strategy?.rollingUpdate;
-  const unavailable = unavailableBudget(asValue(rolling?.maxUnavailable) ?? '25%', replicas) ?? 0;
-  const surge = surgeOf(asValue(rolling?.maxSurge) ?? '25%', replicas);
+  const unavailable = unavailableBudget(intOrPercent(rolling?.maxUnavailable) ?? '25%', replicas) ?? 0;
+  const surge = surgePods(intOrPercent(rolling?.maxSurge) ?? '25%', replicas);
   return unavailable === 0 && surge === 0 ? 1 : unavailable;
 }
 
@@ -27,11 +27,13 @@ export function effectiveBudget(
   return Math.min(own, deploymentMaxUnavailable(deployment, replicas));
 }
 
-function asValue(value: unknown): number | string | undefined {
+/** An IntOrString field of the Deployment's strategy, as a count or a percentage. */
+export function intOrPercent(value: unknown): number | string | undefined {
   return typeof value === 'number' || typeof value === 'string' ? value : undefined;
 }
 
-function surgeOf(value: number | string, replicas: number): number {
+/** maxSurge in pods, as the Deployment controller rounds it (a percentage rounds up). */
+export function surgePods(value: number | string, replicas: number): number {
   if (typeof value === 'number') return value;
   const match = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
   return match?.[1] ? Math.ceil((Number(match[1]) / 100) * replicas) : Number(value) || 0;

@@ -14,7 +14,12 @@ import { readRecords } from '../../module/node-records.ts';
 import { selectorMatches } from '../../scheduling/pod-affinity.ts';
 import { untoleratedTaint } from '../../scheduling/taints.ts';
 import { sameModules } from '../../module/workload-index.ts';
-import { deploymentMaxUnavailable, effectiveBudget } from '../../rollout/availability.ts';
+import {
+  deploymentMaxUnavailable,
+  effectiveBudget,
+  intOrPercent,
+  surgePods,
+} from '../../rollout/availability.ts';
 import { unavailableBudget } from '../../rollout/batch-planner.ts';
 import { deadlineRisk, DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../../rollout/deadline-risk.ts';
 import { revisionOf } from '../../rollout/deployment-revisions.ts';
@@ -481,8 +486,8 @@ function peerBases(next: V1Deployment, sets: readonly V1ReplicaSet[], nodes: rea
 function budgetsOf(deployment: V1Deployment, strategy: Strategy, replicas: number): Budgets {
   const recreate = deployment.spec?.strategy?.type === 'Recreate';
   const rolling = deployment.spec?.strategy?.rollingUpdate;
-  const surgeValue = asValue(rolling?.maxSurge) ?? '25%';
-  const unavailableValue = asValue(rolling?.maxUnavailable) ?? '25%';
+  const surgeValue = intOrPercent(rolling?.maxSurge) ?? '25%';
+  const unavailableValue = intOrPercent(rolling?.maxUnavailable) ?? '25%';
   const plugin =
     strategy.maxUnavailable !== undefined
       ? { value: strategy.maxUnavailable, pods: unavailableBudget(strategy.maxUnavailable, replicas) ?? 0 }
@@ -499,16 +504,6 @@ function budgetsOf(deployment: V1Deployment, strategy: Strategy, replicas: numbe
     plugin,
     effective: effectiveBudget(strategy.maxUnavailable, deployment, replicas),
   };
-}
-
-function asValue(value: unknown): number | string | undefined {
-  return typeof value === 'number' || typeof value === 'string' ? value : undefined;
-}
-
-function surgePods(value: number | string, replicas: number): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
-  return match?.[1] ? Math.ceil((Number(match[1]) / 100) * replicas) : Number(value) || 0;
 }
 
 /**
