@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ControllerObserver } from './controller/controller.ts';
 
 /**
  * Every metric kmc exports, on a registry of its own (not prom-client's global one, so two orchestrators in one
@@ -99,3 +100,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A controller's reconciles, their time and its queue depth, in kmc's metrics (controller-runtime's names). */
+export function controllerObserver(metrics: Metrics): ControllerObserver {
+  return {
+    reconciled: (controller, result, ms) => {
+      metrics.reconciles.inc({ controller, result });
+      metrics.reconcileTime.observe({ controller }, ms / 1000);
+    },
+    depth: (controller, depth) => {
+      metrics.queueDepth.set({ name: controller }, depth);
+    },
+  };
+}

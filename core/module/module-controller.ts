@@ -20,7 +20,7 @@ import { parseLabelSelector } from '../kube/label-selector.ts';
 import { isConflict, isNotFound } from '../kube/kube-errors.ts';
 import { FIELD_MANAGER, serverSideApply } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
+import { controllerObserver, type Metrics } from '../metrics.ts';
 import type { PodRollout } from '../rollout/rollout-types.ts';
 import type { BizModel } from '../tunnel/protocol/messages.ts';
 import type { BizStatus, Tunnel, TunnelEvent } from '../tunnel/tunnel.ts';
@@ -122,15 +122,7 @@ export class ModuleController {
       reconcile: (key) => this.#reconcile(key),
       workers: 4,
       isQuiet: isConflict,
-      observer: {
-        reconciled: (controller, result, ms) => {
-          metrics.reconciles.inc({ controller, result });
-          metrics.reconcileTime.observe({ controller }, ms / 1000);
-        },
-        depth: (controller, depth) => {
-          metrics.queueDepth.set({ name: controller }, depth);
-        },
-      },
+      observer: controllerObserver(metrics),
     });
     this.#caches = options.caches;
     this.#pods = options.caches.podIndex;

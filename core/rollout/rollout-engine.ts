@@ -18,7 +18,7 @@ import { isAlreadyExists, isConflict, isNamespaceTerminating, isNotFound } from 
 import { parseLabelSelector, type LabelSelector } from '../kube/label-selector.ts';
 import { mergePatch } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
+import { controllerObserver, type Metrics } from '../metrics.ts';
 import { isAdmitted, isModulePod, moduleKey, podModules } from '../module/module-pod.ts';
 import { sameModules } from '../module/workload-index.ts';
 import { rescalePlan } from './batch-planner.ts';
@@ -104,15 +104,7 @@ export class RolloutEngine {
       reconcile: (key) => this.#reconcile(key),
       workers: 2,
       isQuiet: (error) => isConflict(error) || isNamespaceTerminating(error),
-      observer: {
-        reconciled: (controller, result, ms) => {
-          metrics.reconciles.inc({ controller, result });
-          metrics.reconcileTime.observe({ controller }, ms / 1000);
-        },
-        depth: (controller, depth) => {
-          metrics.queueDepth.set({ name: controller }, depth);
-        },
-      },
+      observer: controllerObserver(metrics),
     });
     caches.on('deployment', (_event, deployment) => {
       this.#enqueue(deployment.metadata?.namespace, deployment.metadata?.name);

@@ -8,7 +8,7 @@ import { Informer, type InformerEvent } from '../kube/informer.ts';
 import { isConflict, isNotFound } from '../kube/kube-errors.ts';
 import { FIELD_MANAGER, serverSideApply } from '../kube/patch-options.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
+import { controllerObserver, type Metrics } from '../metrics.ts';
 import type { Tunnel, TunnelEvent } from '../tunnel/tunnel.ts';
 import { BasePoller } from './base-poller.ts';
 import type { BaseRecord, BaseRegistry, LivenessSettings } from './base-registry.ts';
@@ -82,15 +82,7 @@ export class VNodeController {
       reconcile: (key) => this.#reconcile(key),
       workers: 4,
       isQuiet: isConflict,
-      observer: {
-        reconciled: (controller, result, ms) => {
-          metrics.reconciles.inc({ controller, result });
-          metrics.reconcileTime.observe({ controller }, ms / 1000);
-        },
-        depth: (controller, depth) => {
-          metrics.queueDepth.set({ name: controller }, depth);
-        },
-      },
+      observer: controllerObserver(metrics),
     });
     this.#nodes = new Informer<V1Node>({
       kc,
