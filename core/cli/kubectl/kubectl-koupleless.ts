@@ -25,8 +25,9 @@ function seconds(value: string): number {
 
 const program = new Command('kubectl koupleless')
   .description(
-    'Module releases with kmc: status of a rollout (batches, pods, bases), confirm, pause, resume, abort, and a ' +
-      'scripted wait. Works on the ModuleRollout objects kmc keeps, one per revision.',
+    'Module releases with kmc: plan a release (dry run), follow it (batches, pods, bases), confirm, pause, resume, ' +
+      'abort, wait for it in a script; inspect bases and their modules; doctor. Works on the ModuleRollout objects ' +
+      'kmc keeps, one per revision.',
   )
   .version(KMC_VERSION)
   .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config)')
