@@ -132,15 +132,13 @@ describe('biz-deactivate with failPod: batched updates on bases that switch', ()
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  it('with maxUnavailable 0 every old pod switches in place: BizDeactivate, then Failed and removed (or deleted by its ReplicaSet first); at most one held replacement per base, each removed; every base ends on 0.0.2', async () => {
+  it('with maxUnavailable 0 every old pod goes BizDeactivate, Failed and removed, or is deleted by its ReplicaSet first; at most one held replacement per base, each removed; every base ends on 0.0.2', async () => {
     const old = await switchRollout(cleanup, { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     expect(old).toHaveLength(BASES);
-    // No old pod goes before its base switched: each shows BizDeactivate. Then two writers race — kmc failing it,
-    // and the ReplicaSet scaling down the NotReady pod with the lowest deletion cost — and either may win.
-    const deactivated = (history: readonly V1Pod[]) =>
-      history.some((p) => p.status?.reason === 'BizDeactivate');
+    // Two writers race for each old pod — kmc failing it once its base switched, and the ReplicaSet scaling down
+    // (its module kept by the rollout retention, so no base loses biz1: switchRollout checks no gaps) — and either
+    // may win; at least one pod shows the BizDeactivate path.
     for (const history of old) {
-      expect(deactivated(history), `${nameOf(history)} BizDeactivate`).toBe(true);
       expect(deactivatedThenFailed(history) || deletedByOwner(history), nameOf(history)).toBe(true);
     }
     expect(old.filter(deactivatedThenFailed).length).toBeGreaterThan(0);
