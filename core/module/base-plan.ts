@@ -168,7 +168,7 @@ export function planBase(input: BasePlanInput): BasePlan {
       const key = moduleKey(spec.bizName, spec.bizVersion);
       // Another pod here claims the instance: it stays, and there is nothing to retain.
       if (claims.has(key)) continue;
-      const reason = view.workload ? retentionReason(view, view.workload, spec.bizName) : undefined;
+      const reason = view.workload ? retentionReason(view, view.workload, spec) : undefined;
       // An install still on its way counts: the base is about to run it, and may switch to it.
       const coming = present(key) || inFlight.get(key)?.op === 'install';
       if (reason && view.workload && coming) {
@@ -194,15 +194,20 @@ export function planBase(input: BasePlanInput): BasePlan {
   function retentionReason(
     view: PodView,
     workload: WorkloadRef,
-    bizName: string,
+    spec: ModuleSpec,
   ): RetentionReason | undefined {
     if (view.disrupted) return 'disruption';
     // A pod of an older revision is deleted only because its Deployment is rolling (or rolled back) away from
-    // it, even when the Deployment's status already looks done.
+    // it, even when the Deployment's status already looks done. A deleted pod of the revision being rolled out is
+    // not kept (its instance is what the rollout installs, not what the base must keep serving meanwhile): its
+    // replacement goes through the install gate like any new pod.
+    const rolledOutPod =
+      view.currentRevision && facts.currentVersion(workload, spec.bizName) === spec.bizVersion;
     if (
       workload.kind === 'Deployment' &&
       (facts.isRollingOut(workload) || !view.currentRevision) &&
-      !currentActiveHere(workload, bizName)
+      !rolledOutPod &&
+      !currentActiveHere(workload, spec.bizName)
     ) {
       return 'rollout';
     }

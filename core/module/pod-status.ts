@@ -49,7 +49,9 @@ export function modulePodStatus(input: PodStatusInput): V1PodStatus {
     setReason(bad.reason, `${bad.container}: ${bad.message}`);
   }
   for (const module of modules) {
-    const report = reports.get(module.bizName);
+    // A held pod claims nothing (ARCHITECTURE §2.2): an instance of its version on the base belongs to someone else
+    // (or is on its way out), so it must not make this pod Ready and count as available to its ReplicaSet.
+    const report = admitted ? reports.get(module.bizName) : undefined;
     const state = report?.state;
     if (state === 'ACTIVATED' && report) {
       everRan = true;

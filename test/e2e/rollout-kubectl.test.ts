@@ -48,11 +48,17 @@ describe('kubectl on batched rollouts: pause / resume, annotations and overrides
     expect(refill.spec?.nodeName).toBeDefined();
     // Every other new pod is still held, and the rollout still holds for the pause.
     const others = (await world.pods()).filter(
-      (p) => versionOf(p) === '0.0.2' && p !== refill && p.spec?.nodeName,
+      (p) => versionOf(p) === '0.0.2' && p.metadata?.name !== refill.metadata?.name && p.spec?.nodeName,
     );
     expect(others.every((p) => heldOf(p) !== undefined || !isReady(p))).toBe(true);
     expect((await world.rollout(2))?.status?.hold?.reason).toBe('RolloutPaused');
-    expect(world.switched('0.0.2')).toBeLessThanOrEqual(1);
+    // The deleted beta pod's instance is uninstalled (no retention for a pod of the revision being rolled out), so
+    // the paused rollout still runs the new version on one base only: the refill's.
+    await waitFor(() => Promise.resolve(world.switched('0.0.2') === 1 ? true : undefined), {
+      description: 'biz1:0.0.2 running on one base only (the deleted beta pod uninstalled)',
+      timeoutMs: 30_000,
+    });
+    expect((await world.rollout(2))?.status?.hold?.reason).toBe('RolloutPaused');
 
     const resumedAt = Date.now();
     await kubectl(['rollout', 'resume', 'deployment/biz1', ...ns]);

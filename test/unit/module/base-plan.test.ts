@@ -625,6 +625,31 @@ describe('planBase: recording retentions', () => {
     expect(result.records.retentions.map((r) => r.reason)).toEqual(['rollout']);
   });
 
+  it('uninstalls, with no retention, the instance of a deleted pod of the revision being rolled out', () => {
+    const beta = podView('beta', { deleting: true, workload: APP, modules: [V2] });
+    const old = podView('old', { workload: APP, currentRevision: false });
+    const result = plan({
+      pods: [beta, old],
+      inventory: inventory(biz(V1, 'ACTIVATED'), biz(V2, 'ACTIVATED')),
+      records: records({ ledger: [V1, V2] }),
+      facts: facts(APP_ROLLING_TO_V2),
+    });
+    expect(result.records.retentions).toEqual([]);
+    expect(uninstallKeys(result)).toEqual([K2]);
+  });
+
+  it('retains the instance of an older-revision pod of the same version (kubectl rollout restart)', () => {
+    const old = podView('old', { deleting: true, workload: APP, currentRevision: false });
+    const result = plan({
+      pods: [old],
+      inventory: inventory(biz(V1, 'ACTIVATED')),
+      records: records({ ledger: [V1] }),
+      facts: facts({ ...APP_ROLLING_TO_V2, current: { [APP.uid]: { biz1: '1.0.0' } } }),
+    });
+    expect(result.records.retentions.map((r) => [r.bizVersion, r.reason])).toEqual([['1.0.0', 'rollout']]);
+    expect(result.uninstalls).toEqual([]);
+  });
+
   it('uninstalls the last claim of a Deployment that is not rolling out', () => {
     const old = podView('old', { deleting: true, workload: APP });
     const result = plan({

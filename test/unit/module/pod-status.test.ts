@@ -159,6 +159,15 @@ describe('modulePodStatus: container states', () => {
     expect(containerOf(status, 'biz1').state).toEqual({ waiting: hold });
   });
 
+  it('keeps a held pod NotReady and Pending even when its module version runs on the base (owned by another pod)', () => {
+    const hold = { reason: 'RolloutPaused', message: 'biz1 is paused' };
+    const status = statusOf({ admitted: false, hold, reports: [report(mod('biz1'), 'ACTIVATED')] });
+    expect(containerOf(status, 'biz1').state).toEqual({ waiting: hold });
+    expect(conditionOf(status, 'Ready')).toMatchObject({ status: 'False', reason: 'RolloutPaused' });
+    expect(conditionOf(status, 'ContainersReady')).toMatchObject({ status: 'False' });
+    expect(status.phase).toBe('Pending');
+  });
+
   it('shows a module of a pod the gate has not answered as waiting with InstallHeld', () => {
     const status = statusOf({ admitted: false });
     expect(containerOf(status, 'biz1').state).toEqual({
