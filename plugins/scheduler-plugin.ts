@@ -13,7 +13,8 @@ const optionsSchema = z
       .default('scatter')
       .describe(
         'scatter: the base with the fewest module pods first; stacking: the fullest base still under its cap ' +
-          'first. A Deployment (or pod) annotation rollout.koupleless.io/scheduling-policy overrides it.',
+          'first. A Deployment (or pod) annotation rollout.koupleless.io/scheduling-policy overrides it, and a ' +
+          "ModuleRollout's spec.strategy.schedulingPolicy overrides both for its revision.",
       ),
     schedulerName: z
       .string()

@@ -19,6 +19,8 @@ export interface StrategyOverrides {
   readonly needConfirm?: 'each-batch' | 'beta' | 'false';
   readonly graySeconds?: number;
   readonly maxUnavailable?: number | string;
+  /** The scheduler plugin's policy for this rollout's pods (ARCHITECTURE §3.6). */
+  readonly schedulingPolicy?: 'scatter' | 'stacking';
 }
 
 export interface ModuleRolloutSpec {

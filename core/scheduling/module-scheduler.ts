@@ -19,13 +19,16 @@ import { ScopedInformers } from '../kube/scoped-informers.ts';
 import type { Logger } from '../logger.ts';
 import { isModulePod, podModules } from '../module/module-pod.ts';
 import { readRecords } from '../module/node-records.ts';
+import type { WorkloadRef } from '../module/node-records.ts';
 import type { WorkloadIndex } from '../module/workload-index.ts';
+import { REVISION_ANNOTATION } from '../rollout/deployment-revisions.ts';
+import { rolloutName } from '../rollout/module-rollout.ts';
 import type { BizStatus } from '../tunnel/tunnel.ts';
 import { allocatablePods, isTerminal } from './module-cap.ts';
 import { filterBases, unavailableMessage, type BaseSlots } from './node-fit.ts';
 import { pickBest, scoreCandidates } from './node-score.ts';
 import { placementHints, type BaseModules } from './placement-hints.ts';
-import { resolvePolicy, type SchedulingPolicy } from './policy.ts';
+import { policySource, resolvePolicy, type SchedulingPolicy } from './policy.ts';
 
 /** The field manager of the scheduler's status writes (the PodScheduled condition of pods it cannot place). */
 export const SCHEDULER_FIELD_MANAGER = 'kmc-scheduler';
@@ -225,6 +228,7 @@ export class ModuleScheduler {
       this.#options.policy,
       deployment?.metadata?.annotations,
       pod.metadata?.annotations,
+      this.#rolloutOf(pod, workload),
     );
     for (const problem of policy.problems)
       this.#options.events.record(podRef(pod), 'Warning', 'InvalidSchedulingPolicy', problem);
@@ -264,7 +268,7 @@ export class ModuleScheduler {
     this.#unschedulable.delete(key);
     this.#options.attempts?.inc({ result: 'scheduled' });
     const why = [
-      `policy ${policy.policy}${policy.from === 'config' ? '' : ` (from the ${policy.from} annotation)`}`,
+      `policy ${policy.policy}${policySource(policy)}`,
       `score ${best.score.toFixed(1)} of ${String(rescored.length)} candidate(s)`,
       ...(hints.inPlace.has(target) ? ['replaces another version in place'] : []),
       `${String(best.modules + 1)}/${Number.isFinite(best.cap) ? String(best.cap) : '∞'} module pods`,
@@ -387,6 +391,25 @@ export class ModuleScheduler {
       })),
       inventory,
     };
+  }
+
+  /**
+   * The ModuleRollout of a Deployment pod's own revision (from its ReplicaSet), whose spec may set the policy for
+   * that revision's pods. None when rollouts are off: that cache is then never filled.
+   */
+  #rolloutOf(
+    pod: V1Pod,
+    workload: WorkloadRef | undefined,
+  ): { name: string; schedulingPolicy: string | undefined } | undefined {
+    if (workload?.kind !== 'Deployment') return undefined;
+    const { caches } = this.#options;
+    const rsName = pod.metadata?.ownerReferences?.find((ref) => ref.controller)?.name;
+    const rs = rsName ? caches.replicaSets.get(rsName, workload.namespace) : undefined;
+    const revision = Number.parseInt(rs?.metadata?.annotations?.[REVISION_ANNOTATION] ?? '', 10);
+    if (!Number.isInteger(revision)) return undefined;
+    const name = rolloutName(workload.name, revision);
+    const rollout = caches.moduleRollouts.get(name, workload.namespace);
+    return rollout ? { name, schedulingPolicy: rollout.spec.strategy?.schedulingPolicy } : undefined;
   }
 
   /** For a pod of an older revision: its workload's current version of each of its modules. */

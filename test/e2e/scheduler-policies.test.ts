@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { SchedulerPlugin } from '../../plugins/scheduler-plugin.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
-import { uniqueName } from '../support/kube.ts';
+import { SCHEDULING_POLICY_ANNOTATION } from '../../core/scheduling/policy.ts';
+import { kubectl, uniqueName } from '../support/kube.ts';
 import { setModuleVersion } from '../support/manifests.ts';
+import { waitFor } from '../support/wait-for.ts';
 import {
   apply,
   countByNode,
@@ -129,5 +131,62 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
       (e) => e.reason === 'Scheduled' && e.message?.includes('replaces another version in place'),
     );
     expect(events.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("the ModuleRollout's spec.strategy.schedulingPolicy overrides the plugin for its revision's pods", async () => {
+    await deleteDeployments(harness.kc, harness.namespace);
+    const options = { baseNames: [baseName], schedulerName: 'koupleless' };
+    // Two modules stacked on one base make it the busiest (2 of 3); the other two bases stay empty.
+    const stacked = { ...options, annotations: { [SCHEDULING_POLICY_ANNOTATION]: 'stacking' } };
+    await apply(harness.namespace, [await moduleDeployment('biz7', stacked)]);
+    const [first] = await readyPods(harness.kc, harness.namespace, 1);
+    await apply(harness.namespace, [await moduleDeployment('biz8', stacked)]);
+    const fillers = await readyPods(harness.kc, harness.namespace, 2);
+    const busiest = first?.spec?.nodeName;
+    expect(fillers.map((pod) => pod.spec?.nodeName)).toEqual([busiest, busiest]);
+
+    // The plugin's scatter puts biz9's first pod on an empty base.
+    const target = await moduleDeployment('biz9', options);
+    await apply(harness.namespace, [target]);
+    const [scattered] = await readyPods(harness.kc, harness.namespace, 1, { app: 'biz9' });
+    expect(scattered?.spec?.nodeName).not.toBe(busiest);
+
+    // Stacking for this revision only, on its ModuleRollout; kmc's cache has it before the scale.
+    await waitFor(
+      () => Promise.resolve(harness.kmc.caches.moduleRollouts.get('biz9-r1', harness.namespace)),
+      {
+        description: 'the ModuleRollout biz9-r1',
+        timeoutMs: 30_000,
+      },
+    );
+    await kubectl([
+      'patch',
+      'modulerollout',
+      'biz9-r1',
+      '-n',
+      harness.namespace,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ spec: { strategy: { schedulingPolicy: 'stacking' } } }),
+    ]);
+    await waitFor(
+      () =>
+        Promise.resolve(
+          harness.kmc.caches.moduleRollouts.get('biz9-r1', harness.namespace)?.spec.strategy
+            ?.schedulingPolicy === 'stacking' || undefined,
+        ),
+      { description: 'the patched ModuleRollout in kmc’s cache', timeoutMs: 30_000 },
+    );
+    await kubectl(['scale', 'deployment/biz9', '--replicas', '2', '-n', harness.namespace]);
+    const scaled = await readyPods(harness.kc, harness.namespace, 2, { app: 'biz9' });
+    const added = scaled.find((pod) => pod.metadata?.name !== scattered?.metadata?.name);
+    // Scatter would have taken the other empty base; stacking fills the busiest one still under its cap.
+    expect(added?.spec?.nodeName).toBe(busiest);
+    const events = await eventsOf(harness.kc, harness.namespace, added?.metadata?.name);
+    expect(events.find((e) => e.reason === 'Scheduled')?.message).toContain(
+      'policy stacking (from ModuleRollout biz9-r1)',
+    );
+    await deleteDeployments(harness.kc, harness.namespace);
   });
 });

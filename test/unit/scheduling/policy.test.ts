@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { resolvePolicy, SCHEDULING_POLICY_ANNOTATION } from '../../../core/scheduling/policy.ts';
+import {
+  policySource,
+  resolvePolicy,
+  SCHEDULING_POLICY_ANNOTATION,
+} from '../../../core/scheduling/policy.ts';
 
 const a = (value: string) => ({ [SCHEDULING_POLICY_ANNOTATION]: value });
 
@@ -21,6 +25,37 @@ describe('resolvePolicy', () => {
       policy: 'scatter',
       from: 'pod',
     });
+  });
+
+  it("lets the pod's ModuleRollout spec override every annotation", () => {
+    const rollout = { name: 'biz1-r2', schedulingPolicy: 'stacking' };
+    const resolved = resolvePolicy('scatter', a('scatter'), a('scatter'), rollout);
+    expect(resolved).toEqual({ policy: 'stacking', from: 'rollout', rollout: 'biz1-r2', problems: [] });
+    expect(policySource(resolved)).toBe(' (from ModuleRollout biz1-r2)');
+  });
+
+  it('falls back to the annotations when the ModuleRollout sets no policy, or a bad one (reported)', () => {
+    expect(
+      resolvePolicy('scatter', a('stacking'), undefined, { name: 'biz1-r2', schedulingPolicy: undefined }),
+    ).toMatchObject({ policy: 'stacking', from: 'deployment', problems: [] });
+    const resolved = resolvePolicy('scatter', undefined, undefined, {
+      name: 'biz1-r2',
+      schedulingPolicy: 'spread',
+    });
+    expect(resolved).toMatchObject({ policy: 'scatter', from: 'config' });
+    expect(resolved.problems).toEqual([
+      'ModuleRollout biz1-r2 spec.strategy.schedulingPolicy: "spread" is not "scatter" or "stacking"; ignored',
+    ]);
+  });
+
+  it('says where the policy came from, and nothing for the config', () => {
+    expect(policySource(resolvePolicy('scatter', undefined, undefined))).toBe('');
+    expect(policySource(resolvePolicy('scatter', a('stacking'), undefined))).toBe(
+      ' (from the deployment annotation)',
+    );
+    expect(policySource(resolvePolicy('scatter', undefined, a('stacking')))).toBe(
+      ' (from the pod annotation)',
+    );
   });
 
   it('reports and ignores a bad value', () => {
