@@ -1,4 +1,9 @@
-import type { V1Node, V1NodeSelectorRequirement, V1PodSpec } from '@kubernetes/client-node';
+import type {
+  V1Node,
+  V1NodeSelectorRequirement,
+  V1NodeSelectorTerm,
+  V1PodSpec,
+} from '@kubernetes/client-node';
 
 /**
  * Whether a pod template may land on a node as far as its `nodeSelector` and required node affinity go (the
@@ -13,17 +18,33 @@ export function templateFitsNode(spec: V1PodSpec | undefined, node: V1Node): boo
   const terms =
     spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (!terms || terms.length === 0) return true;
+  return terms.some((term) => termMatches(term, node));
+}
+
+/**
+ * The sum of the weights of the pod's preferred node-affinity terms that the node matches: kube-scheduler's
+ * NodeAffinity score before it is normalised over the candidates. Pure.
+ */
+export function preferredAffinityWeight(spec: V1PodSpec | undefined, node: V1Node): number {
+  const preferred = spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  let sum = 0;
+  for (const { weight, preference } of preferred) {
+    if (weight > 0 && termMatches(preference, node)) sum += weight;
+  }
+  return sum;
+}
+
+function termMatches(term: V1NodeSelectorTerm, node: V1Node): boolean {
+  const expressions = term.matchExpressions ?? [];
+  const fieldExpressions = term.matchFields ?? [];
+  // An empty term matches nothing (as in Kubernetes).
+  if (expressions.length === 0 && fieldExpressions.length === 0) return false;
+  const labels = node.metadata?.labels ?? {};
   const fields: Record<string, string> = { 'metadata.name': node.metadata?.name ?? '' };
-  return terms.some((term) => {
-    const expressions = term.matchExpressions ?? [];
-    const fieldExpressions = term.matchFields ?? [];
-    // An empty term matches nothing (as in Kubernetes).
-    if (expressions.length === 0 && fieldExpressions.length === 0) return false;
-    return (
-      expressions.every((requirement) => requirementHolds(requirement, labels)) &&
-      fieldExpressions.every((requirement) => requirementHolds(requirement, fields))
-    );
-  });
+  return (
+    expressions.every((requirement) => requirementHolds(requirement, labels)) &&
+    fieldExpressions.every((requirement) => requirementHolds(requirement, fields))
+  );
 }
 
 function requirementHolds(requirement: V1NodeSelectorRequirement, values: Record<string, string>): boolean {

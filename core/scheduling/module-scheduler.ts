@@ -13,6 +13,7 @@ import type { Hooks, NodeCandidate, ScoredNode } from '../hooks.ts';
 import type { ClusterCaches } from '../kube/cluster-caches.ts';
 import { podRef, type EventRecorder } from '../kube/event-recorder.ts';
 import type { InformerEvent } from '../kube/informer.ts';
+import { preferredAffinityWeight } from '../kube/node-affinity.ts';
 import { isConflict, isNotFound } from '../kube/kube-errors.ts';
 import { strategicMergePatch } from '../kube/patch-options.ts';
 import { ScopedInformers } from '../kube/scoped-informers.ts';
@@ -240,7 +241,10 @@ export class ModuleScheduler {
       currentVersions: this.#currentVersions(pod),
       bases: filtered.map((c) => this.#baseModules(c.node, podsOn.get(c.node) ?? [])),
     });
-    const scored = scoreCandidates(filtered, policy.policy, hints);
+    const preferred = new Map(
+      filtered.map((c) => [nodeName(c.node), preferredAffinityWeight(pod.spec, c.node)] as const),
+    );
+    const scored = scoreCandidates(filtered, policy.policy, hints, preferred);
     const offered = new Set(filtered);
     // A score tap may only change scores: a base it adds is ignored, as is any change to the other fields.
     const rescored =

@@ -189,4 +189,36 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
     );
     await deleteDeployments(harness.kc, harness.namespace);
   });
+
+  it('preferred node affinity steers scatter to the preferred base while it has at most one module more', async () => {
+    // The base whose name sorts last: the one scatter's tie-break would pick last among empty bases.
+    const preferredNode = [...nodes].sort().at(-1) ?? '';
+    const preferring = async (name: string) => {
+      const manifest = await moduleDeployment(name, { baseNames: [baseName], schedulerName: 'koupleless' });
+      const spec = manifest.spec.template.spec as { affinity?: { nodeAffinity?: Record<string, unknown> } };
+      const nodeAffinity = spec.affinity?.nodeAffinity ?? {};
+      nodeAffinity['preferredDuringSchedulingIgnoredDuringExecution'] = [
+        {
+          weight: 10,
+          preference: { matchFields: [{ key: 'metadata.name', operator: 'In', values: [preferredNode] }] },
+        },
+      ];
+      return manifest;
+    };
+    const placed = async (name: string, count: number) => {
+      const pods = await readyPods(harness.kc, harness.namespace, count);
+      return pods.find((pod) => pod.metadata?.labels?.['app'] === name)?.spec?.nodeName;
+    };
+    // Every base empty: the preference wins. One module more than the emptiest: it still wins (+50 against 33).
+    await apply(harness.namespace, [await preferring('biz10')]);
+    expect(await placed('biz10', 1)).toBe(preferredNode);
+    await apply(harness.namespace, [await preferring('biz11')]);
+    expect(await placed('biz11', 2)).toBe(preferredNode);
+    // Two more: scatter's spread (67) outweighs the preference, and the module goes to an empty base.
+    await apply(harness.namespace, [await preferring('biz12')]);
+    const third = await placed('biz12', 3);
+    expect(third).toBeDefined();
+    expect(third).not.toBe(preferredNode);
+    await deleteDeployments(harness.kc, harness.namespace);
+  });
 });

@@ -1,6 +1,6 @@
 import type { V1Node, V1NodeSelectorRequirement, V1PodSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { templateFitsNode } from '../../../core/kube/node-affinity.ts';
+import { preferredAffinityWeight, templateFitsNode } from '../../../core/kube/node-affinity.ts';
 
 const node = (name: string, labels: Record<string, string>): V1Node => ({ metadata: { name, labels } });
 const withTerms = (...terms: V1NodeSelectorRequirement[][]): V1PodSpec => ({
@@ -79,5 +79,49 @@ describe('templateFitsNode', () => {
     };
     expect(templateFitsNode(byName, base)).toBe(true);
     expect(templateFitsNode(byName, node('vn-2', {}))).toBe(false);
+  });
+});
+
+describe('preferredAffinityWeight', () => {
+  const zoneA = node('vn-a', { zone: 'a', tier: 'gold' });
+  const zoneB = node('vn-b', { zone: 'b' });
+  const preferring = (
+    ...terms: { weight: number; matchExpressions: V1NodeSelectorRequirement[] }[]
+  ): V1PodSpec => ({
+    containers: [],
+    affinity: {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: terms.map(({ weight, matchExpressions }) => ({
+          weight,
+          preference: { matchExpressions },
+        })),
+      },
+    },
+  });
+
+  it('sums the weights of the terms the node matches', () => {
+    const spec = preferring(
+      { weight: 10, matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] },
+      { weight: 5, matchExpressions: [{ key: 'tier', operator: 'Exists' }] },
+      { weight: 7, matchExpressions: [{ key: 'zone', operator: 'In', values: ['c'] }] },
+    );
+    expect(preferredAffinityWeight(spec, zoneA)).toBe(15);
+    expect(preferredAffinityWeight(spec, zoneB)).toBe(0);
+  });
+
+  it('is 0 without preferred terms, and an empty preference matches nothing', () => {
+    expect(preferredAffinityWeight({ containers: [] }, zoneA)).toBe(0);
+    expect(preferredAffinityWeight(undefined, zoneA)).toBe(0);
+    expect(preferredAffinityWeight(preferring({ weight: 10, matchExpressions: [] }), zoneA)).toBe(0);
+  });
+
+  it('does not filter: a node no required term names may still be preferred or not', () => {
+    const spec = preferring({
+      weight: 3,
+      matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }],
+    });
+    expect(templateFitsNode(spec, zoneA)).toBe(true);
+    expect(preferredAffinityWeight(spec, zoneA)).toBe(0);
+    expect(preferredAffinityWeight(spec, zoneB)).toBe(3);
   });
 });

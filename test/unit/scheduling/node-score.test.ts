@@ -6,6 +6,7 @@ import {
   HELD_PENALTY,
   IN_PLACE_BONUS,
   pickBest,
+  PREFERRED_AFFINITY_MAX,
   scoreCandidates,
 } from '../../../core/scheduling/node-score.ts';
 import type { SchedulingPolicy } from '../../../core/scheduling/policy.ts';
@@ -73,6 +74,54 @@ describe('scoreCandidates and pickBest', () => {
     const byName = new Map(scored.map((s) => [s.node.metadata?.name, s.score]));
     expect(byName.get('old')).toBeCloseTo(100 / 3 + IN_PLACE_BONUS);
     expect(byName.get('current')).toBe(100 + HELD_PENALTY);
+  });
+
+  it('adds the preferred node affinity, scaled so the best-matching base gets PREFERRED_AFFINITY_MAX', () => {
+    const candidates = [candidate('a', 0), candidate('b', 0), candidate('c', 0)];
+    const scored = scoreCandidates(
+      candidates,
+      'scatter',
+      undefined,
+      new Map([
+        ['b', 20],
+        ['c', 10],
+      ]),
+    );
+    expect(scored.map((s) => s.score)).toEqual([
+      100,
+      100 + PREFERRED_AFFINITY_MAX,
+      100 + PREFERRED_AFFINITY_MAX / 2,
+    ]);
+    expect(pickBest(scored)?.node.metadata?.name).toBe('b');
+  });
+
+  it('lets a preferred base win with scatter while it has at most one module more than the emptiest (cap 3)', () => {
+    const preferred = new Map([['preferred', 1]]);
+    const oneMore = scoreCandidates(
+      [candidate('empty', 0), candidate('preferred', 1)],
+      'scatter',
+      undefined,
+      preferred,
+    );
+    expect(pickBest(oneMore)?.node.metadata?.name).toBe('preferred');
+    const twoMore = scoreCandidates(
+      [candidate('empty', 0), candidate('preferred', 2)],
+      'scatter',
+      undefined,
+      preferred,
+    );
+    expect(pickBest(twoMore)?.node.metadata?.name).toBe('empty');
+  });
+
+  it('keeps an update in place ahead of a preferred base with the same policy score', () => {
+    const hints = { inPlace: new Set(['old']), avoid: new Set<string>() };
+    const scored = scoreCandidates(
+      [candidate('old', 1), candidate('preferred', 1)],
+      'scatter',
+      hints,
+      new Map([['preferred', 5]]),
+    );
+    expect(pickBest(scored)?.node.metadata?.name).toBe('old');
   });
 
   it('breaks ties by node name, and picks nothing from nothing', () => {
