@@ -1,16 +1,56 @@
 /**
- * Kubernetes label selectors in their string form (`app=biz1,tier!=web,env in (dev,test),!legacy`), parsed once
- * and matched in memory. Pure. An empty selector matches everything.
+ * Kubernetes label selectors, matched in memory. Pure. One set-based requirement test serves every selector kind:
+ * the string form (`app=biz1,tier!=web,env in (dev,test),!legacy`), metav1.LabelSelector objects (pod affinity)
+ * and node-selector terms (node affinity, which adds Gt / Lt). An empty selector matches everything.
  */
-type Requirement =
-  | { readonly op: 'in'; readonly key: string; readonly values: readonly string[] }
-  | { readonly op: 'notin'; readonly key: string; readonly values: readonly string[] }
-  | { readonly op: 'exists'; readonly key: string }
-  | { readonly op: 'absent'; readonly key: string };
+import type { V1LabelSelector } from '@kubernetes/client-node';
+
+type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+interface Requirement {
+  readonly operator: Operator;
+  readonly key: string;
+  readonly values: readonly string[];
+}
 
 export interface LabelSelector {
   readonly text: string;
   matches(labels: Readonly<Record<string, string>> | undefined): boolean;
+}
+
+/**
+ * Whether a label value (undefined: the label is absent) meets a set-based requirement. An operator this does not
+ * know (Gt / Lt belong to node selectors; a typo) matches nothing, as Kubernetes refuses it.
+ */
+export function requirementHolds(
+  operator: string,
+  value: string | undefined,
+  values: readonly string[],
+): boolean {
+  switch (operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    default:
+      return false;
+  }
+}
+
+/** A metav1.LabelSelector: every matchLabels pair and every expression hold; an empty selector matches all. */
+export function selectorMatches(
+  selector: V1LabelSelector,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  return (selector.matchExpressions ?? []).every((r) =>
+    requirementHolds(r.operator, labels[r.key], r.values ?? []),
+  );
 }
 
 export function parseLabelSelector(text: string): LabelSelector {
@@ -18,19 +58,7 @@ export function parseLabelSelector(text: string): LabelSelector {
   return {
     text,
     matches: (labels = {}) =>
-      requirements.every((r) => {
-        const value = labels[r.key];
-        switch (r.op) {
-          case 'in':
-            return value !== undefined && r.values.includes(value);
-          case 'notin':
-            return value === undefined || !r.values.includes(value);
-          case 'exists':
-            return value !== undefined;
-          case 'absent':
-            return value === undefined;
-        }
-      }),
+      requirements.every((r) => requirementHolds(r.operator, labels[r.key], r.values)),
   };
 }
 
@@ -61,16 +89,16 @@ function parseRequirement(part: string): Requirement {
       .split(',')
       .map((v) => v.trim())
       .filter(Boolean);
-    return { op: set[2] === 'in' ? 'in' : 'notin', key: set[1], values };
+    return { operator: set[2] === 'in' ? 'In' : 'NotIn', key: set[1], values };
   }
   const inequality = /^([^=!\s]+)\s*!=\s*(\S*)$/.exec(part);
   if (inequality?.[1] && inequality[2] !== undefined)
-    return { op: 'notin', key: inequality[1], values: [inequality[2]] };
+    return { operator: 'NotIn', key: inequality[1], values: [inequality[2]] };
   const equality = /^([^=!\s]+)\s*==?\s*(\S*)$/.exec(part);
   if (equality?.[1] && equality[2] !== undefined)
-    return { op: 'in', key: equality[1], values: [equality[2]] };
+    return { operator: 'In', key: equality[1], values: [equality[2]] };
   const absent = /^!\s*(\S+)$/.exec(part);
-  if (absent?.[1]) return { op: 'absent', key: absent[1] };
-  if (/^[^\s=!(),]+$/.test(part)) return { op: 'exists', key: part };
+  if (absent?.[1]) return { operator: 'DoesNotExist', key: absent[1], values: [] };
+  if (/^[^\s=!(),]+$/.test(part)) return { operator: 'Exists', key: part, values: [] };
   throw new Error(`invalid label selector requirement ${JSON.stringify(part)}`);
 }

@@ -4,6 +4,7 @@ import type {
   V1NodeSelectorTerm,
   V1PodSpec,
 } from '@kubernetes/client-node';
+import { requirementHolds } from './label-selector.ts';
 
 /**
  * Whether a pod template may land on a node as far as its `nodeSelector` and required node affinity go (the
@@ -42,31 +43,21 @@ function termMatches(term: V1NodeSelectorTerm, node: V1Node): boolean {
   const labels = node.metadata?.labels ?? {};
   const fields: Record<string, string> = { 'metadata.name': node.metadata?.name ?? '' };
   return (
-    expressions.every((requirement) => requirementHolds(requirement, labels)) &&
-    fieldExpressions.every((requirement) => requirementHolds(requirement, fields))
+    expressions.every((requirement) => nodeRequirementHolds(requirement, labels)) &&
+    fieldExpressions.every((requirement) => nodeRequirementHolds(requirement, fields))
   );
 }
 
-function requirementHolds(requirement: V1NodeSelectorRequirement, values: Record<string, string>): boolean {
+function nodeRequirementHolds(
+  requirement: V1NodeSelectorRequirement,
+  values: Readonly<Record<string, string>>,
+): boolean {
   const value = values[requirement.key];
   const listed = requirement.values ?? [];
-  switch (requirement.operator) {
-    case 'In':
-      return value !== undefined && listed.includes(value);
-    case 'NotIn':
-      return value === undefined || !listed.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      const actual = Number.parseInt(value ?? '', 10);
-      const bound = Number.parseInt(listed[0] ?? '', 10);
-      if (Number.isNaN(actual) || Number.isNaN(bound)) return false;
-      return requirement.operator === 'Gt' ? actual > bound : actual < bound;
-    }
-    default:
-      return false;
-  }
+  if (requirement.operator !== 'Gt' && requirement.operator !== 'Lt')
+    return requirementHolds(requirement.operator, value, listed);
+  const actual = Number.parseInt(value ?? '', 10);
+  const bound = Number.parseInt(listed[0] ?? '', 10);
+  if (Number.isNaN(actual) || Number.isNaN(bound)) return false;
+  return requirement.operator === 'Gt' ? actual > bound : actual < bound;
 }

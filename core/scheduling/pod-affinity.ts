@@ -9,13 +9,8 @@
  * `namespaceSelector` ({}) means every namespace, and a non-empty one is taken as every namespace too (kmc does not
  * watch Namespace labels): anti-affinity then errs on the side of keeping pods apart.
  */
-import type {
-  V1LabelSelector,
-  V1LabelSelectorRequirement,
-  V1Node,
-  V1Pod,
-  V1PodAffinityTerm,
-} from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1PodAffinityTerm } from '@kubernetes/client-node';
+import { selectorMatches } from '../kube/label-selector.ts';
 
 /** A pod already on a node (bound, or bound moments ago by this scheduler), not terminal. */
 export interface PlacedPod {
@@ -132,35 +127,4 @@ function namespaceMatches(term: V1PodAffinityTerm, owner: V1Pod, other: V1Pod): 
   if (term.namespaceSelector) return true;
   const namespaces = term.namespaces?.length ? term.namespaces : [owner.metadata?.namespace ?? ''];
   return namespaces.includes(other.metadata?.namespace ?? '');
-}
-
-/** A metav1.LabelSelector: every matchLabels pair and every expression hold; an empty selector matches all. */
-export function selectorMatches(
-  selector: V1LabelSelector,
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  return (selector.matchExpressions ?? []).every((requirement) => requirementHolds(requirement, labels));
-}
-
-function requirementHolds(
-  requirement: V1LabelSelectorRequirement,
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  const value = labels[requirement.key];
-  const values = requirement.values ?? [];
-  switch (requirement.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    default:
-      return false;
-  }
 }

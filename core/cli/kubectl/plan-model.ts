@@ -11,7 +11,7 @@ import { isNodeReady } from '../../kube/conditions.ts';
 import { parseLabelSelector } from '../../kube/label-selector.ts';
 import { templateFitsNode } from '../../kube/node-affinity.ts';
 import { readRecords } from '../../module/node-records.ts';
-import { selectorMatches } from '../../scheduling/pod-affinity.ts';
+import { selectorMatches } from '../../kube/label-selector.ts';
 import { untoleratedTaint } from '../../scheduling/taints.ts';
 import { sameModules } from '../../module/workload-index.ts';
 import {

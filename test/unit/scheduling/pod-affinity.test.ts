@@ -1,6 +1,7 @@
 import type { V1PodAffinityTerm } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { podAffinityMisfit, selectorMatches, termMatches } from '../../../core/scheduling/pod-affinity.ts';
+import { selectorMatches } from '../../../core/kube/label-selector.ts';
+import { podAffinityMisfit, termMatches } from '../../../core/scheduling/pod-affinity.ts';
 import { modulePod, node } from './fixtures.ts';
 
 const HOST = 'kubernetes.io/hostname';
