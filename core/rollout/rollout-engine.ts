@@ -50,7 +50,7 @@ import {
   type RolloutPhase,
 } from './module-rollout.ts';
 import type { Batch, BatchRecord, PodRollout, RolloutView } from './rollout-types.ts';
-import { resolveStrategy, type ConfigStrategy, type Strategy } from './strategy.ts';
+import { resolveStrategy, unbatchedReason, type ConfigStrategy, type Strategy } from './strategy.ts';
 
 export interface RolloutEngineOptions {
   readonly kc: KubeConfig;
@@ -834,11 +834,7 @@ function podRevisionOf(
 
 /** First installs and fast undos go straight through, and `Recreate` is never batched. */
 function isUnbatched(kind: RolloutKind, strategy: Strategy, deployment: V1Deployment): boolean {
-  return (
-    (kind === 'first-install' && !strategy.batchFirstInstall) ||
-    (kind === 'undo' && strategy.undo === 'fast') ||
-    deployment.spec?.strategy?.type === 'Recreate'
-  );
+  return unbatchedReason(kind, strategy, deployment.spec?.strategy?.type) !== undefined;
 }
 
 function batchRecords(batches: readonly BatchStatus[] | undefined): BatchRecord[] {

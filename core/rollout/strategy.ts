@@ -3,7 +3,7 @@
  * config file > default. Pure. An annotation can tune a plugin the config enables and can switch on the batching
  * plugins; a bad annotation is reported (an Event) and ignored, never fatal.
  */
-import type { StrategyOverrides } from './module-rollout.ts';
+import type { RolloutKind, StrategyOverrides } from './module-rollout.ts';
 
 export const ANNOTATIONS = {
   batchCount: 'rollout.koupleless.io/batch-count',
@@ -137,4 +137,22 @@ function readAnnotations(annotations: Readonly<Record<string, string>>, problems
     else bad(ANNOTATIONS.undo, undo, '"fast" or "batched"');
   }
   return read;
+}
+
+/** Why a rollout goes through at once, unbatched; undefined when it is batched. */
+export type UnbatchedReason = 'first-install' | 'fast-undo' | 'recreate';
+
+/**
+ * The one rule for rollouts that are not batched, shared by the engine and `kubectl koupleless plan`: a first
+ * install (unless `rollout.batchFirstInstall`), an undo in `fast` mode, and a `Recreate` Deployment. Pure.
+ */
+export function unbatchedReason(
+  kind: RolloutKind,
+  strategy: Pick<Strategy, 'batchFirstInstall' | 'undo'>,
+  deploymentStrategyType: string | undefined,
+): UnbatchedReason | undefined {
+  if (kind === 'first-install' && !strategy.batchFirstInstall) return 'first-install';
+  if (kind === 'undo' && strategy.undo === 'fast') return 'fast-undo';
+  if (deploymentStrategyType === 'Recreate') return 'recreate';
+  return undefined;
 }

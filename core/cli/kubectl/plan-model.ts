@@ -8,10 +8,9 @@ import type {
 } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { isNodeReady } from '../../kube/conditions.ts';
-import { parseLabelSelector } from '../../kube/label-selector.ts';
+import { parseLabelSelector, selectorMatches } from '../../kube/label-selector.ts';
 import { templateFitsNode } from '../../kube/node-affinity.ts';
 import { readRecords } from '../../module/node-records.ts';
-import { selectorMatches } from '../../kube/label-selector.ts';
 import { untoleratedTaint } from '../../scheduling/taints.ts';
 import { sameModules } from '../../module/workload-index.ts';
 import {
@@ -24,7 +23,7 @@ import { unavailableBudget } from '../../rollout/batch-planner.ts';
 import { deadlineRisk, DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../../rollout/deadline-risk.ts';
 import { revisionOf } from '../../rollout/deployment-revisions.ts';
 import { isTerminal, rolloutName, type ModuleRollout } from '../../rollout/module-rollout.ts';
-import { ANNOTATIONS, resolveStrategy, type Strategy } from '../../rollout/strategy.ts';
+import { ANNOTATIONS, resolveStrategy, unbatchedReason, type Strategy } from '../../rollout/strategy.ts';
 import { isPeerDeployment, peerNodes } from '../../../plugins/peer-replica-syncer-plugin.ts';
 import type { PlanConfig } from './plan-config.ts';
 
@@ -239,20 +238,29 @@ export function planModel(input: PlanInput): PlanModel {
           '(kubectl apply -f examples/deploy/crds/)',
       }
     : managedBy(config, namespace, next);
-  const recreate = next.spec?.strategy?.type === 'Recreate';
   let why: string | undefined;
   if (kind === 'none')
     why =
       `the template is the one revision ${String(targetRevision)} runs: applying starts no rollout` +
       ((current?.spec?.replicas ?? 1) !== (next.spec?.replicas ?? 1) ? ' (a pure scale, never batched)' : '');
   else if (!managed.ok) why = managed.why;
-  else if (kind === 'first-install' && !strategy.batchFirstInstall)
-    why = 'a first install goes straight through (rollout.batchFirstInstall: false)';
-  else if (kind === 'undo' && strategy.undo === 'fast')
-    why =
-      `the template is revision ${String(revisionOf(reused))}'s: the Deployment controller reuses that ReplicaSet, ` +
-      'so kmc rolls it as an undo, at once (rollout.undo: fast; annotation rollout.koupleless.io/undo: batched to batch it)';
-  else if (recreate) why = 'strategy Recreate replaces every pod at once: never batched';
+  else {
+    switch (unbatchedReason(kind, strategy, next.spec?.strategy?.type)) {
+      case 'first-install':
+        why = 'a first install goes straight through (rollout.batchFirstInstall: false)';
+        break;
+      case 'fast-undo':
+        why =
+          `the template is revision ${String(revisionOf(reused))}'s: the Deployment controller reuses that ReplicaSet, ` +
+          'so kmc rolls it as an undo, at once (rollout.undo: fast; annotation rollout.koupleless.io/undo: batched to batch it)';
+        break;
+      case 'recreate':
+        why = 'strategy Recreate replaces every pod at once: never batched';
+        break;
+      case undefined:
+        break;
+    }
+  }
   const unbatched = why !== undefined;
   if (!managed.ok) warn('NotManaged', managed.why ?? '');
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ANNOTATIONS, resolveStrategy, type ConfigStrategy } from '../../../core/rollout/strategy.ts';
+import {
+  ANNOTATIONS,
+  resolveStrategy,
+  unbatchedReason,
+  type ConfigStrategy,
+} from '../../../core/rollout/strategy.ts';
 
 const config: ConfigStrategy = {
   batchCount: 3,
@@ -95,5 +100,28 @@ describe('resolveStrategy: precedence ModuleRollout spec > Deployment annotation
     const { strategy, problems } = resolveStrategy(config, { [key]: value }, undefined);
     expect(problems).toEqual([`annotation ${key}: "${value}" is not ${expected}; ignored`]);
     expect(strategy).toEqual(resolveStrategy(config, {}, undefined).strategy);
+  });
+});
+
+describe('unbatchedReason', () => {
+  const fast = { batchFirstInstall: false, undo: 'fast' as const };
+  const batched = { batchFirstInstall: true, undo: 'batched' as const };
+
+  it('lets first installs, fast undos and Recreate Deployments through unbatched', () => {
+    expect(unbatchedReason('first-install', fast, 'RollingUpdate')).toBe('first-install');
+    expect(unbatchedReason('undo', fast, 'RollingUpdate')).toBe('fast-undo');
+    expect(unbatchedReason('update', fast, 'Recreate')).toBe('recreate');
+  });
+
+  it('batches updates, and first installs and undos when the config asks for it', () => {
+    expect(unbatchedReason('update', fast, 'RollingUpdate')).toBeUndefined();
+    expect(unbatchedReason('update', fast, undefined)).toBeUndefined();
+    expect(unbatchedReason('first-install', batched, 'RollingUpdate')).toBeUndefined();
+    expect(unbatchedReason('undo', batched, 'RollingUpdate')).toBeUndefined();
+  });
+
+  it('never batches Recreate, even when first installs and undos are batched', () => {
+    expect(unbatchedReason('first-install', batched, 'Recreate')).toBe('recreate');
+    expect(unbatchedReason('undo', batched, 'Recreate')).toBe('recreate');
   });
 });
