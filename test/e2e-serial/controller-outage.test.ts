@@ -1,12 +1,10 @@
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KmcHarness } from '../support/kmc-harness.ts';
 import { kubectl } from '../support/kube.ts';
 import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
-
-const isReady = (pod: V1Pod) =>
-  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+import { isReady } from '../support/pods.ts';
 
 /**
  * kmc is down for longer than the node-monitor grace (30 s) plus the pods' toleration (30 s) while every base

@@ -1,13 +1,11 @@
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BizDeactivatePlugin } from '../../plugins/biz-deactivate-plugin.ts';
 import { KmcHarness, type KmcHarnessOptions } from '../support/kmc-harness.ts';
 import { kubectl } from '../support/kube.ts';
 import { exampleManifest, selectBases, toYaml, type ModuleWorkload } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
-
-const isReady = (pod: V1Pod) =>
-  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+import { isReady } from '../support/pods.ts';
 
 describe('module pods: several modules, invalid images, BizDeactivate', () => {
   const cleanup: (() => Promise<void>)[] = [];

@@ -1,4 +1,4 @@
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
@@ -11,9 +11,7 @@ import {
   type ModuleWorkload,
 } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
-
-const isReady = (pod: V1Pod) =>
-  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+import { isReady } from '../support/pods.ts';
 
 /**
  * The module-operation docs' flow with the corrected example Deployment: release, query per base, scale,

@@ -1,4 +1,4 @@
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
@@ -13,10 +13,7 @@ import {
   type ModuleWorkload,
 } from '../support/manifests.ts';
 import { waitFor } from '../support/wait-for.ts';
-
-const isReady = (pod: V1Pod) =>
-  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-const versionOf = (pod: V1Pod) => pod.spec?.containers[0]?.env?.find((e) => e.name === 'BIZ_VERSION')?.value;
+import { isReady, versionOf } from '../support/pods.ts';
 
 describe('module workloads of every kind, and what is not a module', () => {
   const cleanup: (() => Promise<void>)[] = [];

@@ -29,7 +29,6 @@ import {
 } from '../support/manifests.ts';
 import { startMosquitto, type RunningMosquitto } from '../support/mosquitto.ts';
 import { apiServerOf, applyObjects, serviceAccountToken, tokenKubeconfig } from '../support/rbac.ts';
-import { isReady, versionOf } from '../support/rollout-world.ts';
 import { rolloutsApi } from '../support/rollouts.ts';
 import {
   createTestCa,
@@ -40,6 +39,7 @@ import {
   type TestCa,
 } from '../support/test-pki.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady, versionOf } from '../support/pods.ts';
 
 const DEPLOY = fileURLToPath(new URL('../../examples/deploy', import.meta.url));
 const DEPLOY_NAMESPACE = 'kmc-system';

@@ -5,8 +5,9 @@ import { BatchesPlugin } from '../../plugins/batches-plugin.ts';
 import { BetaFirstPlugin } from '../../plugins/beta-first-plugin.ts';
 import { MaxUnavailablePlugin } from '../../plugins/max-unavailable-plugin.ts';
 import { PauseAndConfirmPlugin } from '../../plugins/pause-and-confirm-plugin.ts';
-import { heldOf, isReady, RolloutWorld, versionOf } from '../support/rollout-world.ts';
+import { heldOf, RolloutWorld } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady, versionOf } from '../support/pods.ts';
 
 interface Variant {
   readonly title: string;

@@ -4,8 +4,9 @@ import type { KmcPlugin } from '../../core/plugin.ts';
 import { BizDeactivateBatchingPlugin } from '../../plugins/biz-deactivate-batching-plugin.ts';
 import { kubectl } from '../support/kube.ts';
 import { toYaml } from '../support/manifests.ts';
-import { RolloutWorld, isReady } from '../support/rollout-world.ts';
+import { RolloutWorld } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady } from '../support/pods.ts';
 
 const BASES = 4;
 

@@ -1,9 +1,10 @@
 import { type V1Pod } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BizDeactivatePlugin } from '../../plugins/biz-deactivate-plugin.ts';
-import { RolloutWorld, heldOf, versionOf, type RolloutWorldOptions } from '../support/rollout-world.ts';
+import { RolloutWorld, heldOf, type RolloutWorldOptions } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { recordWatch } from '../support/watch-recorder.ts';
+import { versionOf } from '../support/pods.ts';
 
 const BASES = 4;
 

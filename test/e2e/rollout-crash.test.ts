@@ -7,8 +7,9 @@ import { BatchesPlugin } from '../../plugins/batches-plugin.ts';
 import { PauseAndConfirmPlugin } from '../../plugins/pause-and-confirm-plugin.ts';
 import { keepLogsOnFailure } from '../support/failure-logs.ts';
 import { startKmcProcess, type KmcProcess } from '../support/kmc-process.ts';
-import { heldOf, isReady, RolloutWorld, versionOf } from '../support/rollout-world.ts';
+import { heldOf, RolloutWorld } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady, versionOf } from '../support/pods.ts';
 
 /**
  * How soon a restarted base must run its retained module again once it is connected: a queryBaseline, one

@@ -2,8 +2,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchesPlugin } from '../../plugins/batches-plugin.ts';
 import { GrayTimePlugin } from '../../plugins/gray-time-plugin.ts';
-import { isReady, RolloutWorld, versionOf } from '../support/rollout-world.ts';
+import { RolloutWorld } from '../support/rollout-world.ts';
 import { recordWatch, type WatchRecorder } from '../support/watch-recorder.ts';
+import { isReady, versionOf } from '../support/pods.ts';
 
 const GRAY_SECONDS = 5;
 /** The plan of 6 replicas in 3 batches, cumulative. */

@@ -3,8 +3,9 @@ import { BatchesPlugin } from '../../plugins/batches-plugin.ts';
 import { BetaFirstPlugin } from '../../plugins/beta-first-plugin.ts';
 import { PauseAndConfirmPlugin } from '../../plugins/pause-and-confirm-plugin.ts';
 import { kubectl } from '../support/kube.ts';
-import { heldOf, isReady, RolloutWorld, versionOf } from '../support/rollout-world.ts';
+import { heldOf, RolloutWorld } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady, versionOf } from '../support/pods.ts';
 
 /** kubectl verbs on a batched rollout that the engine must respect without touching the Deployment itself. */
 describe('kubectl on batched rollouts: pause / resume, annotations and overrides, Recreate, pure scaling', () => {

@@ -4,9 +4,10 @@ import type { ActivationMode } from '../../core/sim/sim-config.ts';
 import type { SimulatedBase } from '../../core/sim/simulated-base.ts';
 import { BatchesPlugin } from '../../plugins/batches-plugin.ts';
 import { MaxUnavailablePlugin } from '../../plugins/max-unavailable-plugin.ts';
-import { heldOf, isReady, RolloutWorld, versionOf } from '../support/rollout-world.ts';
+import { heldOf, RolloutWorld } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { recordWatch, type WatchRecorder } from '../support/watch-recorder.ts';
+import { isReady, versionOf } from '../support/pods.ts';
 
 const REPLICAS = 10;
 const BUDGET = 1;

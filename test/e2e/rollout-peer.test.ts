@@ -11,9 +11,9 @@ import {
   toYaml,
   type ModuleWorkload,
 } from '../support/manifests.ts';
-import { isReady, versionOf } from '../support/rollout-world.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { recordWatch, type WatchRecorder } from '../support/watch-recorder.ts';
+import { isReady, versionOf } from '../support/pods.ts';
 
 const PEER_LABEL = 'module-controller.koupleless.io/strategy';
 

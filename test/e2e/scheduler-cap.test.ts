@@ -10,12 +10,12 @@ import {
   countByNode,
   deleteDeployments,
   eventsOf,
-  isReady,
   moduleDeployment,
   modulePods,
   schedulable,
 } from '../support/scheduling.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady } from '../support/pods.ts';
 
 /**
  * The per-base module cap on the real control plane: published as allocatable pods (so the default

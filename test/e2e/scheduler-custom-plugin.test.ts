@@ -12,12 +12,12 @@ import {
   barePod,
   countByNode,
   eventsOf,
-  isReady,
   moduleDeployment,
   readyPods,
   schedulable,
 } from '../support/scheduling.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady } from '../support/pods.ts';
 
 const PLUGIN_FILE = fileURLToPath(new URL('../../examples/plugins/prefer-newer-bases.ts', import.meta.url));
 

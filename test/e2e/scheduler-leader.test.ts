@@ -5,9 +5,10 @@ import { Orchestrator } from '../../core/orchestrator.ts';
 import { SchedulerPlugin } from '../../plugins/scheduler-plugin.ts';
 import { KmcHarness } from '../support/kmc-harness.ts';
 import { uniqueName } from '../support/kube.ts';
-import { barePod, isReady } from '../support/scheduling.ts';
+import { barePod } from '../support/scheduling.ts';
 import { uniqueId } from '../support/unique-id.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { isReady } from '../support/pods.ts';
 
 /** Binds counted by an orchestrator's scheduler (undefined: its scheduler never started). */
 async function scheduled(orchestrator: Orchestrator): Promise<number | undefined> {

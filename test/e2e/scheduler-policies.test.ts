@@ -16,8 +16,8 @@ import {
   readyPods,
   recordPods,
   schedulable,
-  versionOf,
 } from '../support/scheduling.ts';
+import { versionOf } from '../support/pods.ts';
 
 const CAP = 3;
 const MODULES = ['biz1', 'biz2', 'biz3', 'biz4', 'biz5', 'biz6'];

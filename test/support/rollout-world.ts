@@ -10,11 +10,8 @@ import { kubectl } from './kube.ts';
 import { exampleManifest, selectBases, setModuleVersion, toYaml, type ModuleWorkload } from './manifests.ts';
 import { rolloutsApi } from './rollouts.ts';
 import { waitFor } from './wait-for.ts';
+import { isReady, versionOf } from './pods.ts';
 
-export const isReady = (pod: V1Pod): boolean =>
-  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-export const versionOf = (pod: V1Pod): string | undefined =>
-  pod.spec?.containers[0]?.env?.find((e) => e.name === 'BIZ_VERSION')?.value;
 export const heldOf = (pod: V1Pod) =>
   pod.status?.conditions?.find((c) => c.type === 'koupleless.io/InstallHeld' && c.status === 'True');
 

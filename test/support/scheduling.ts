@@ -4,13 +4,9 @@ import { kubectl } from './kube.ts';
 import { exampleManifest, renameModule, toYaml, type ModuleWorkload } from './manifests.ts';
 import { waitFor } from './wait-for.ts';
 import { recordWatch, type WatchRecorder } from './watch-recorder.ts';
+import { isReady, versionOf } from './pods.ts';
 
 /** Helpers of the scheduling e2e tests (test/e2e/scheduler-*.test.ts). */
-
-export const isReady = (pod: V1Pod): boolean =>
-  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-export const versionOf = (pod: V1Pod): string | undefined =>
-  pod.spec?.containers[0]?.env?.find((e) => e.name === 'BIZ_VERSION')?.value;
 
 export interface DeploymentOptions {
   /** Base names (label base.koupleless.io/name) the pods may go to. */
