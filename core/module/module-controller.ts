@@ -50,11 +50,13 @@ import {
 import { foreignPodStatus, modulePodStatus } from './pod-status.ts';
 import {
   RECORDS_FIELD_MANAGER,
+  currentRecords,
   readRecords,
   recordAnnotations,
   sameRecords,
   type ActivationMode,
   type NodeRecords,
+  type WrittenRecords,
 } from './node-records.ts';
 import { WorkloadIndex } from './workload-index.ts';
 
@@ -98,6 +100,12 @@ export class ModuleController {
   readonly #bases = new Map<string, BaseModules>();
   /** Statuses last written, by pod uid, to skip writes that change nothing. */
   readonly #written = new Map<string, unknown>();
+  /**
+   * The records this controller last wrote per node, with the resourceVersion the write returned: a reconcile
+   * that runs before the node cache shows the write must not plan from (and write back) older records — that
+   * would drop a ledger entry just added, and leave what kmc installed on the base for ever.
+   */
+  readonly #recordsWritten = new Map<string, WrittenRecords>();
   readonly #baselineWanted = new Set<string>();
   /** Workload uid → bases keeping retentions for it. */
   readonly #retainedBy = new Map<string, Set<string>>();
@@ -168,7 +176,7 @@ export class ModuleController {
 
   /** How the base treats a second version of a module, as detected and recorded on its Node. */
   activationModeOf(nodeName: string): ActivationMode {
-    return readRecords(this.#options.nodes().get(nodeName)).mode;
+    return this.#recordsOf(nodeName, this.#options.nodes().get(nodeName)).mode;
   }
 
   /**
@@ -192,7 +200,7 @@ export class ModuleController {
     }
     for (const nodeName of this.#retainedBy.get(workloadUid) ?? []) {
       if (serving.has(nodeName) || !ready(nodeName)) continue;
-      const keys = readRecords(this.#options.nodes().get(nodeName))
+      const keys = this.#recordsOf(nodeName, this.#options.nodes().get(nodeName))
         .retentions.filter((r) => r.workload.uid === workloadUid)
         .map((r) => moduleKey(r.bizName, r.bizVersion));
       if (keys.some((key) => activated(nodeName, [key]))) serving.add(nodeName);
@@ -343,7 +351,7 @@ export class ModuleController {
     const liveness = registry.liveness(record, now, settings);
     const baseAlive = liveness.state === 'alive';
     const baseTrusted = record.heardSinceStart;
-    const records = readRecords(node);
+    const records = this.#recordsOf(nodeName, node);
 
     // A pod refused for the module cap is done: nothing of it runs, nothing is to be decided for it.
     let views = this.#pods
@@ -401,6 +409,8 @@ export class ModuleController {
         uninstalls: plan.uninstalls.map((u) => u.key),
         finalize: plan.finalize.map((v) => v.pod.metadata?.name),
         retentions: plan.records.retentions.length,
+        // What kmc may uninstall as its own: the first thing to read when an instance stays on a base.
+        ledger: Object.keys(plan.records.ledger),
         notes: plan.notes.map((n) => `${n.reason}: ${n.message}`),
       },
       'base plan',
@@ -769,9 +779,16 @@ export class ModuleController {
     this.#written.delete(view.uid);
   }
 
+  /** The cached node's records, or what this controller wrote last when the cache has not caught up with it yet. */
+  #recordsOf(nodeName: string, node: V1Node | undefined): NodeRecords {
+    const { records, caughtUp } = currentRecords(node, this.#recordsWritten.get(nodeName));
+    if (caughtUp) this.#recordsWritten.delete(nodeName);
+    return records;
+  }
+
   async #writeRecords(nodeName: string, records: NodeRecords, node: V1Node | undefined): Promise<void> {
     if (!node) return;
-    await this.#core.patchNode(
+    const written = await this.#core.patchNode(
       {
         name: nodeName,
         body: {
@@ -785,6 +802,10 @@ export class ModuleController {
       serverSideApply(),
     );
     this.#options.metrics.apiWrites.inc({ resource: 'nodes', verb: 'apply' });
+    this.#recordsWritten.set(nodeName, {
+      resourceVersion: Number(written.metadata?.resourceVersion ?? 0),
+      records: readRecords(written),
+    });
   }
 
   /**

@@ -57,6 +57,26 @@ export function readRecords(node: V1Node | undefined): NodeRecords {
   };
 }
 
+/** Records as a write returned them, with the node's resourceVersion after that write. */
+export interface WrittenRecords {
+  readonly resourceVersion: number;
+  readonly records: NodeRecords;
+}
+
+/**
+ * The records to plan from: the cached node's, unless the cache is older than the last write (a reconcile can run
+ * between a write and the watch event that brings it). `caughtUp` says the write is no longer needed.
+ */
+export function currentRecords(
+  node: V1Node | undefined,
+  written: WrittenRecords | undefined,
+): { readonly records: NodeRecords; readonly caughtUp: boolean } {
+  if (node && written && written.resourceVersion > Number(node.metadata?.resourceVersion ?? 0)) {
+    return { records: written.records, caughtUp: false };
+  }
+  return { records: readRecords(node), caughtUp: true };
+}
+
 export function recordAnnotations(records: NodeRecords): Record<string, string> {
   return {
     [RECORD_ANNOTATIONS.ledger]: JSON.stringify(sortKeys(records.ledger)),

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EMPTY_RECORDS,
   RECORD_ANNOTATIONS,
+  currentRecords,
   readRecords,
   recordAnnotations,
   sameRecords,
@@ -111,5 +112,37 @@ describe('sameRecords', () => {
     expect(sameRecords(RECORDS, { ...RECORDS, ledger: { 'biz1:1.0.0': 1_800_000_000_000 } })).toBe(false);
     expect(sameRecords(RECORDS, { ...RECORDS, retentions: [retention('0.9.0')] })).toBe(false);
     expect(sameRecords(RECORDS, { ...RECORDS, mode: 'keeps-both' })).toBe(false);
+  });
+});
+
+describe('currentRecords', () => {
+  const cachedAt = (resourceVersion: string, records: NodeRecords): V1Node => ({
+    metadata: { name: 'virtual-node-base-1', resourceVersion, annotations: recordAnnotations(records) },
+  });
+  const older: NodeRecords = { ...RECORDS, ledger: { 'biz1:1.0.0': 1_800_000_000_000 } };
+
+  it('plans from the last write while the cache is older than it, so a ledger entry just added is not lost', () => {
+    const result = currentRecords(cachedAt('41', older), { resourceVersion: 42, records: RECORDS });
+    expect(result).toEqual({ records: RECORDS, caughtUp: false });
+  });
+
+  it('plans from the cache once it has caught up with the write, or gone past it', () => {
+    expect(currentRecords(cachedAt('42', RECORDS), { resourceVersion: 42, records: RECORDS })).toEqual({
+      records: RECORDS,
+      caughtUp: true,
+    });
+    // A later write by someone else (or a later status heartbeat) is what the cache shows.
+    expect(currentRecords(cachedAt('50', older), { resourceVersion: 42, records: RECORDS })).toEqual({
+      records: older,
+      caughtUp: true,
+    });
+  });
+
+  it('plans from the cache when nothing was written, and from nothing when the node is gone', () => {
+    expect(currentRecords(cachedAt('7', older), undefined)).toEqual({ records: older, caughtUp: true });
+    expect(currentRecords(undefined, { resourceVersion: 42, records: RECORDS })).toEqual({
+      records: EMPTY_RECORDS,
+      caughtUp: true,
+    });
   });
 });
