@@ -4,6 +4,13 @@ import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node'
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 /** Set on a ReplicaSet that became the target again (`kubectl rollout undo`): its earlier revisions. */
 export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
+/** The Deployment controller's label on a ReplicaSet and its pods: the hash of the pod template. */
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+
+/** A template's labels without the hash the Deployment controller adds (what a user's template says). */
+export function withoutTemplateHash(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => key !== POD_TEMPLATE_HASH_LABEL));
+}
 
 export function revisionOf(rs: V1ReplicaSet | undefined): number {
   const revision = Number.parseInt(rs?.metadata?.annotations?.[REVISION_ANNOTATION] ?? '', 10);

@@ -29,6 +29,8 @@ import {
   isUndo,
   nextAvailableIn,
   newestReplicaSet,
+  POD_TEMPLATE_HASH_LABEL,
+  withoutTemplateHash,
   replicaSetOf,
   replicaSetsOf,
   revisionOf,
@@ -567,7 +569,7 @@ export class RolloutEngine {
       const status: ModuleRolloutStatus = {
         kind,
         targetRevision: revision,
-        targetHash: target.metadata?.labels?.['pod-template-hash'] ?? '',
+        targetHash: target.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL] ?? '',
         ...(stableRevision !== undefined ? { stableRevision } : {}),
         phase: 'Progressing',
         currentBatch: 0,
@@ -629,7 +631,7 @@ export class RolloutEngine {
     }
     // One patch: the stable template back (without the ReplicaSet's own hash label), as kubectl rollout undo does.
     const template = structuredClone(stable.spec.template);
-    if (template.metadata?.labels) delete template.metadata.labels['pod-template-hash'];
+    if (template.metadata?.labels) template.metadata.labels = withoutTemplateHash(template.metadata.labels);
     await this.#apps.patchNamespacedDeployment(
       {
         name: deployment.metadata?.name ?? '',

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../config/load-config.ts';
 import { resolvePlugins } from '../../config/resolve-plugins.ts';
-import type { PlanModel } from '../../core/cli/kubectl/plan-model.ts';
+import type { PlanModel } from '../../core/cli/kubectl/plan-types.ts';
 import { runCommand, type CommandResult } from '../../core/cluster/run-command.ts';
 import {
   ROLLOUT_GROUP,

@@ -8,7 +8,9 @@ import { replicaSetsOf } from '../../rollout/deployment-revisions.ts';
 import type { ModuleRollout } from '../../rollout/module-rollout.ts';
 import { CliError, Cluster, type ClusterOptions } from './cluster.ts';
 import { loadPlanConfig, type PlanConfig } from './plan-config.ts';
-import { appliedDeployment, planModel, type PlanModel } from './plan-model.ts';
+import { appliedDeployment } from './applied-deployment.ts';
+import { planModel } from './plan-model.ts';
+import type { PlanModel } from './plan-types.ts';
 import { renderPlan } from './plan-render.ts';
 
 export interface PlanOptions {

@@ -1,4 +1,4 @@
-import type { PlanModel, Spread, StrategyField } from './plan-model.ts';
+import type { PlanModel, Spread, StrategyField } from './plan-types.ts';
 
 const SPREAD: Record<Spread, string> = {
   'one-per-base':

@@ -4,15 +4,10 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { configSchema, type UserConfig } from '../../../config/config-schema.ts';
 import { planConfig, type PlanConfig } from '../../../core/cli/kubectl/plan-config.ts';
-import {
-  appliedDeployment,
-  planModel,
-  sameTemplate,
-  spreadOf,
-  toleratesTaints,
-  type PlanInput,
-  type PlanModel,
-} from '../../../core/cli/kubectl/plan-model.ts';
+import { appliedDeployment, sameTemplate } from '../../../core/cli/kubectl/applied-deployment.ts';
+import { spreadOf, toleratesTaints } from '../../../core/cli/kubectl/plan-bases.ts';
+import { planModel } from '../../../core/cli/kubectl/plan-model.ts';
+import type { PlanInput, PlanModel } from '../../../core/cli/kubectl/plan-types.ts';
 import { renderPlan } from '../../../core/cli/kubectl/plan-render.ts';
 import type { KmcPlugin } from '../../../core/plugin.ts';
 import { deadlineRisk } from '../../../core/rollout/deadline-risk.ts';
