@@ -29,6 +29,7 @@ import { filterBases, unavailableMessage, type BaseSlots } from './node-fit.ts';
 import { pickBest, scoreCandidates } from './node-score.ts';
 import { placementHints, type BaseModules } from './placement-hints.ts';
 import { policySource, resolvePolicy, type SchedulingPolicy } from './policy.ts';
+import { topologySpread } from './topology-spread.ts';
 
 /** The field manager of the scheduler's status writes (the PodScheduled condition of pods it cannot place). */
 export const SCHEDULER_FIELD_MANAGER = 'kmc-scheduler';
@@ -240,10 +241,13 @@ export class ModuleScheduler {
       currentVersions: this.#currentVersions(pod),
       bases: filtered.map((c) => this.#baseModules(c.node, podsOn.get(c.node) ?? [])),
     });
-    const preferred = new Map(
+    const preferredAffinity = new Map(
       filtered.map((c) => [nodeName(c.node), preferredAffinityWeight(pod.spec, c.node)] as const),
     );
-    const scored = scoreCandidates(filtered, policy.policy, hints, preferred);
+    const scored = scoreCandidates(filtered, policy.policy, hints, {
+      preferredAffinity,
+      spreadCrowding: softSpreadCrowding(pod, bases, filtered),
+    });
     const offered = new Set(filtered);
     // A score tap may only change scores: a base it adds is ignored, as is any change to the other fields.
     const rescored =
@@ -427,6 +431,20 @@ export class ModuleScheduler {
     }
     return versions;
   }
+}
+
+/** The crowding of each candidate for the pod's ScheduleAnyway spread constraints; undefined without any. */
+function softSpreadCrowding(
+  pod: V1Pod,
+  bases: readonly BaseSlots[],
+  candidates: readonly NodeCandidate[],
+): Map<string, number | undefined> | undefined {
+  const soft = (pod.spec?.topologySpreadConstraints ?? []).some(
+    (c) => c.whenUnsatisfiable === 'ScheduleAnyway',
+  );
+  if (!soft) return undefined;
+  const spread = topologySpread(pod, bases);
+  return new Map(candidates.map((c) => [nodeName(c.node), spread.crowding(c.node)] as const));
 }
 
 function keyOf(pod: V1Pod): string {

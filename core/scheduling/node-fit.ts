@@ -1,13 +1,15 @@
 /**
  * Which bases a module pod may go to, and why the others may not (the filter phase of the scheduler plugin, the
  * checks kube-scheduler makes that matter for VNodes): Ready and not cordoned, nodeSelector and required node
- * affinity, taints and tolerations, required pod (anti-)affinity, and the module cap. Pure.
+ * affinity, taints and tolerations, the module cap, DoNotSchedule topology spread constraints, and required pod
+ * (anti-)affinity. Pure.
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { isNodeReady } from '../kube/conditions.ts';
 import { templateFitsNode } from '../kube/node-affinity.ts';
 import { podAffinityChecker, type AffinityMisfit, type PlacedPod } from './pod-affinity.ts';
 import { describeTaint, untoleratedTaint } from './taints.ts';
+import { topologySpread, type SpreadMisfit } from './topology-spread.ts';
 
 /** A base as the filter sees it: its node, the pods placed on it (not terminal), and its cap. */
 export interface BaseSlots {
@@ -25,6 +27,7 @@ export type MisfitReason =
   | 'PodAntiAffinity'
   | 'ExistingPodAntiAffinity'
   | 'PodAffinity'
+  | 'PodTopologySpread'
   | 'ModuleCap';
 
 export interface Misfit {
@@ -44,10 +47,11 @@ export function filterBases(pod: V1Pod, bases: readonly BaseSlots[]): FilterResu
     base.pods.map((other) => ({ pod: other, node: base.node })),
   );
   const affinityMisfit = podAffinityChecker(pod, placed);
+  const spread = topologySpread(pod, bases);
   const fits: BaseSlots[] = [];
   const misfits: Misfit[] = [];
   for (const base of bases) {
-    const misfit = misfitOf(pod, base, affinityMisfit);
+    const misfit = misfitOf(pod, base, affinityMisfit, (node) => spread.misfit(node));
     if (misfit) misfits.push({ node: base.node.metadata?.name ?? '', ...misfit });
     else fits.push(base);
   }
@@ -58,6 +62,7 @@ function misfitOf(
   pod: V1Pod,
   base: BaseSlots,
   affinityMisfit: (node: V1Node) => AffinityMisfit | undefined,
+  spreadMisfit: (node: V1Node) => SpreadMisfit | undefined,
 ): { reason: MisfitReason; phrase: string } | undefined {
   const { node } = base;
   if (!isNodeReady(node)) return { reason: 'NodeNotReady', phrase: 'node(s) were not Ready' };
@@ -71,6 +76,16 @@ function misfitOf(
     return {
       reason: 'ModuleCap',
       phrase: `base(s) were at their module cap (allocatable pods ${String(base.cap)})`,
+    };
+  // kube-scheduler's order: PodTopologySpread before InterPodAffinity.
+  const spread = spreadMisfit(node);
+  if (spread)
+    return {
+      reason: 'PodTopologySpread',
+      phrase:
+        spread.kind === 'MissingTopologyKey'
+          ? "node(s) didn't match pod topology spread constraints (missing required label)"
+          : "node(s) didn't match pod topology spread constraints",
     };
   const affinity = affinityMisfit(node);
   if (affinity) {

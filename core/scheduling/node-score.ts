@@ -1,6 +1,6 @@
 /**
  * How the scheduler plugin ranks the bases a pod fits (the score phase): the policy's score, 0 to 100, plus the
- * preferred node affinity and the update preference. Pure.
+ * preferred node affinity, the soft topology spread and the update preference. Pure.
  *
  * - `scatter` (v1: "preferentially scheduled to machines with the fewest modules installed"): 100 for an empty
  *   base, falling linearly with the module pods on it;
@@ -12,8 +12,10 @@
  * revision guard gets HELD_PENALTY. The pod's preferred node affinity adds up to PREFERRED_AFFINITY_MAX: the
  * matched weights, scaled so the best-matching candidate gets the maximum (kube-scheduler's normalisation). It is
  * half the policy's range because it is a soft wish: it decides between bases the policy finds close, and weighs
- * less than an update in place. `scoreNodes` plugins add to or change these numbers; the highest wins, ties go to
- * the node name that sorts first (deterministic, unlike kube-scheduler's random pick).
+ * less than an update in place. The pod's ScheduleAnyway topology spread constraints add up to SPREAD_MAX, the
+ * same soft weight, most to the candidates whose domains hold the fewest matching pods. `scoreNodes` plugins add
+ * to or change these numbers; the highest wins, ties go to the node name that sorts first (deterministic, unlike
+ * kube-scheduler's random pick).
  */
 import type { NodeCandidate, ScoredNode } from '../hooks.ts';
 import type { PlacementHints } from './placement-hints.ts';
@@ -23,26 +25,64 @@ export const POLICY_SCORE_MAX = 100;
 export const IN_PLACE_BONUS = 100;
 export const HELD_PENALTY = -100;
 export const PREFERRED_AFFINITY_MAX = 50;
+export const SPREAD_MAX = 50;
+
+/** The soft wishes of the pod, per node name: each adds up to its maximum, normalised over the candidates. */
+export interface SoftPreferences {
+  /** The matched preferred node-affinity weight (preferredAffinityWeight): more is better. */
+  readonly preferredAffinity?: ReadonlyMap<string, number> | undefined;
+  /**
+   * How crowded the node's domains are for the ScheduleAnyway topology spread constraints (TopologySpread
+   * crowding): less is better; undefined for a node without their topology keys, which gets nothing.
+   */
+  readonly spreadCrowding?: ReadonlyMap<string, number | undefined> | undefined;
+}
 
 export function scoreCandidates(
   candidates: readonly NodeCandidate[],
   policy: SchedulingPolicy,
   hints: PlacementHints = { inPlace: new Set(), avoid: new Set() },
-  /** The pod's matched preferred node-affinity weight per node name (preferredAffinityWeight). */
-  preferred: ReadonlyMap<string, number> = new Map(),
+  soft: SoftPreferences = {},
 ): ScoredNode[] {
   const caps = candidates.map((c) => c.cap).filter((cap) => Number.isFinite(cap) && cap > 0);
   const scale = Math.max(1, ...caps, ...candidates.map((c) => c.modules + 1));
   const names = candidates.map((c) => c.node.metadata?.name ?? '');
+  const preferred = soft.preferredAffinity ?? new Map<string, number>();
   const topWeight = Math.max(0, ...names.map((name) => preferred.get(name) ?? 0));
+  const spread = spreadScores(names, soft.spreadCrowding);
   return candidates.map((candidate, i) => {
     const fill = Math.min(1, candidate.modules / scale);
     const base = POLICY_SCORE_MAX * (policy === 'scatter' ? 1 - fill : fill);
     const name = names[i] ?? '';
     const affinity = topWeight > 0 ? (PREFERRED_AFFINITY_MAX * (preferred.get(name) ?? 0)) / topWeight : 0;
     const bonus = (hints.inPlace.has(name) ? IN_PLACE_BONUS : 0) + (hints.avoid.has(name) ? HELD_PENALTY : 0);
-    return { ...candidate, score: base + affinity + bonus };
+    return { ...candidate, score: base + affinity + (spread.get(name) ?? 0) + bonus };
   });
+}
+
+/**
+ * The spread's share of each score: SPREAD_MAX for the least crowded candidates, 0 for the most crowded, linear in
+ * between. Candidates without the topology keys get 0 and rank below all others, as in kube-scheduler; when the
+ * others are all as crowded, they share SPREAD_MAX.
+ */
+function spreadScores(
+  names: readonly string[],
+  crowding: ReadonlyMap<string, number | undefined> | undefined,
+): Map<string, number> {
+  const scores = new Map<string, number>();
+  const known = names.flatMap((name) => {
+    const value = crowding?.get(name);
+    return value === undefined ? [] : [[name, value] as const];
+  });
+  if (known.length === 0) return scores;
+  const least = Math.min(...known.map(([, value]) => value));
+  const most = Math.max(...known.map(([, value]) => value));
+  const someLackKeys = known.length < names.length;
+  for (const [name, value] of known) {
+    if (most > least) scores.set(name, (SPREAD_MAX * (most - value)) / (most - least));
+    else if (someLackKeys) scores.set(name, SPREAD_MAX);
+  }
+  return scores;
 }
 
 /** The best-scored base: highest score, then the node name that sorts first. */

@@ -12,6 +12,7 @@ import {
   deleteDeployments,
   eventsOf,
   moduleDeployment,
+  modulePods,
   peakPerNode,
   readyPods,
   recordPods,
@@ -20,6 +21,8 @@ import {
 import { versionOf } from '../support/pods.ts';
 
 const CAP = 3;
+/** A topology key kmc does not set on its nodes (the harness gives every base the same zone). */
+const RACK = 'example.com/rack';
 const MODULES = ['biz1', 'biz2', 'biz3', 'biz4', 'biz5', 'biz6'];
 
 /**
@@ -46,6 +49,8 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
   afterAll(async () => {
     await harness.close();
   });
+  /** kmc's pod cache shows no pod on the bases: the next test's placements start from empty bases. */
+  const kmcForgotPods = () => nodes.every((node) => harness.kmc.caches.podIndex.onNode(node).length === 0);
 
   async function placeSix(annotations?: Record<string, string>): Promise<number[]> {
     const recorder = await recordPods(harness.kc, harness.namespace);
@@ -84,7 +89,7 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
     expect(scheduled).toHaveLength(MODULES.length);
     expect(scheduled.every((e) => e.source?.component === 'koupleless')).toBe(true);
     expect(scheduled.every((e) => e.message?.includes('policy scatter'))).toBe(true);
-    await deleteDeployments(harness.kc, harness.namespace);
+    await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
   });
 
   it('stacking (the Deployment annotation overrides the plugin) places them 3 / 3 / 0', async () => {
@@ -94,7 +99,7 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
     expect(events.some((e) => e.message?.includes('policy stacking (from the deployment annotation)'))).toBe(
       true,
     );
-    await deleteDeployments(harness.kc, harness.namespace);
+    await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
   });
 
   it('a rolling update with scatter lands each new-version pod on a base that ran the old version', async () => {
@@ -134,7 +139,7 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
   });
 
   it("the ModuleRollout's spec.strategy.schedulingPolicy overrides the plugin for its revision's pods", async () => {
-    await deleteDeployments(harness.kc, harness.namespace);
+    await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
     const options = { baseNames: [baseName], schedulerName: 'koupleless' };
     // Two modules stacked on one base make it the busiest (2 of 3); the other two bases stay empty.
     const stacked = { ...options, annotations: { [SCHEDULING_POLICY_ANNOTATION]: 'stacking' } };
@@ -187,7 +192,7 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
     expect(events.find((e) => e.reason === 'Scheduled')?.message).toContain(
       'policy stacking (from ModuleRollout biz9-r1)',
     );
-    await deleteDeployments(harness.kc, harness.namespace);
+    await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
   });
 
   it('preferred node affinity steers scatter to the preferred base while it has at most one module more', async () => {
@@ -219,6 +224,66 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
     const third = await placed('biz12', 3);
     expect(third).toBeDefined();
     expect(third).not.toBe(preferredNode);
-    await deleteDeployments(harness.kc, harness.namespace);
+    await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
+  });
+
+  it('topology spread: DoNotSchedule over racks beats stacking, and a missing topology key leaves the pod Pending', async () => {
+    // Racks by hand (kubectl label), as a platform team labels its bases: two bases in rack a, one in rack b.
+    const rackOf = new Map(nodes.map((node, i) => [node, i < 2 ? 'rack-a' : 'rack-b'] as const));
+    const label = async (suffix: (rack: string) => string) => {
+      for (const [node, rack] of rackOf) await kubectl(['label', 'node', node, suffix(rack), '--overwrite']);
+    };
+    await label((rack) => `${RACK}=${rack}`);
+    try {
+      const spread = async (name: string, topologyKey: string, replicas: number) => {
+        const manifest = await moduleDeployment(name, {
+          baseNames: [baseName],
+          schedulerName: 'koupleless',
+          replicas,
+          antiAffinity: false,
+          annotations: { [SCHEDULING_POLICY_ANNOTATION]: 'stacking' },
+        });
+        const spec = manifest.spec.template.spec as Record<string, unknown>;
+        spec['topologySpreadConstraints'] = [
+          {
+            maxSkew: 1,
+            topologyKey,
+            whenUnsatisfiable: 'DoNotSchedule',
+            labelSelector: { matchLabels: { app: name } },
+          },
+        ];
+        return manifest;
+      };
+      // Stacking alone would put three on one base; the constraint keeps the racks within one pod of each other.
+      await apply(harness.namespace, [await spread('biz13', RACK, 4)]);
+      const pods = await readyPods(harness.kc, harness.namespace, 4, { app: 'biz13' });
+      const perRack = new Map<string, number>();
+      for (const pod of pods) {
+        const rack = rackOf.get(pod.spec?.nodeName ?? '') ?? '?';
+        perRack.set(rack, (perRack.get(rack) ?? 0) + 1);
+      }
+      expect(Object.fromEntries(perRack)).toEqual({ 'rack-a': 2, 'rack-b': 2 });
+
+      // No base has the key: every base is refused, in kube-scheduler's words.
+      await apply(harness.namespace, [await spread('biz14', 'example.com/row', 1)]);
+      const message = await waitFor(
+        async () => {
+          const [pod] = await modulePods(harness.kc, harness.namespace, 'biz14');
+          const events = await eventsOf(harness.kc, harness.namespace, pod?.metadata?.name);
+          const failed = events.find((e) => e.reason === 'FailedScheduling')?.message;
+          if (failed && pod?.spec?.nodeName === undefined) return failed;
+          throw new Error(
+            `pod ${pod?.metadata?.name ?? '-'} on ${pod?.spec?.nodeName ?? '-'}: ${failed ?? 'no event'}`,
+          );
+        },
+        { description: 'biz14 FailedScheduling', timeoutMs: 30_000 },
+      );
+      expect(message).toBe(
+        "0/3 nodes are available: 3 node(s) didn't match pod topology spread constraints (missing required label).",
+      );
+      await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
+    } finally {
+      await label(() => `${RACK}-`);
+    }
   });
 });

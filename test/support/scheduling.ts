@@ -105,7 +105,16 @@ export function countByNode(pods: readonly V1Pod[], nodes: readonly string[]): n
 }
 
 /** Deletes every Deployment of the namespace and waits until none of their pods is left. */
-export async function deleteDeployments(kc: KubeConfig, namespace: string): Promise<void> {
+/**
+ * Deletes every Deployment of the namespace and waits until their module pods are gone from the API — and, given
+ * `cacheEmpty`, until the controller's own pod cache shows them gone too: a placement right after must not count
+ * pods already deleted (an informer can lag behind the API, most of all across a watch restart).
+ */
+export async function deleteDeployments(
+  kc: KubeConfig,
+  namespace: string,
+  cacheEmpty?: () => boolean,
+): Promise<void> {
   await kubectl(['delete', 'deployments', '--all', '-n', namespace, '--wait=false']);
   const core = kc.makeApiClient(CoreV1Api);
   await waitFor(
@@ -115,7 +124,8 @@ export async function deleteDeployments(kc: KubeConfig, namespace: string): Prom
           namespace,
           labelSelector: 'module-controller.koupleless.io/component=module',
         })
-      ).items.length === 0,
+      ).items.length === 0 &&
+      (cacheEmpty?.() ?? true),
     { description: 'every module pod gone', timeoutMs: 90_000 },
   );
 }

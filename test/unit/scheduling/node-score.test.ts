@@ -78,15 +78,12 @@ describe('scoreCandidates and pickBest', () => {
 
   it('adds the preferred node affinity, scaled so the best-matching base gets PREFERRED_AFFINITY_MAX', () => {
     const candidates = [candidate('a', 0), candidate('b', 0), candidate('c', 0)];
-    const scored = scoreCandidates(
-      candidates,
-      'scatter',
-      undefined,
-      new Map([
+    const scored = scoreCandidates(candidates, 'scatter', undefined, {
+      preferredAffinity: new Map([
         ['b', 20],
         ['c', 10],
       ]),
-    );
+    });
     expect(scored.map((s) => s.score)).toEqual([
       100,
       100 + PREFERRED_AFFINITY_MAX,
@@ -101,26 +98,23 @@ describe('scoreCandidates and pickBest', () => {
       [candidate('empty', 0), candidate('preferred', 1)],
       'scatter',
       undefined,
-      preferred,
+      { preferredAffinity: preferred },
     );
     expect(pickBest(oneMore)?.node.metadata?.name).toBe('preferred');
     const twoMore = scoreCandidates(
       [candidate('empty', 0), candidate('preferred', 2)],
       'scatter',
       undefined,
-      preferred,
+      { preferredAffinity: preferred },
     );
     expect(pickBest(twoMore)?.node.metadata?.name).toBe('empty');
   });
 
   it('keeps an update in place ahead of a preferred base with the same policy score', () => {
     const hints = { inPlace: new Set(['old']), avoid: new Set<string>() };
-    const scored = scoreCandidates(
-      [candidate('old', 1), candidate('preferred', 1)],
-      'scatter',
-      hints,
-      new Map([['preferred', 5]]),
-    );
+    const scored = scoreCandidates([candidate('old', 1), candidate('preferred', 1)], 'scatter', hints, {
+      preferredAffinity: new Map([['preferred', 5]]),
+    });
     expect(pickBest(scored)?.node.metadata?.name).toBe('old');
   });
 
