@@ -72,9 +72,9 @@ export interface NodeCandidate {
 }
 /**
  * A candidate with its score: the policy's 0 to 100 (scatter: emptier is higher; stacking: fuller is higher),
- * up to +50 for the pod's preferred node affinity, up to +50 for its ScheduleAnyway topology spread, +100 where
- * the pod replaces another version in place, −100 where the revision guard would hold it. The highest wins; ties
- * go to the node name that sorts first.
+ * up to +50 each for the pod's preferred node affinity, its ScheduleAnyway topology spread and its preferred pod
+ * (anti-)affinity, +100 where the pod replaces another version in place, −100 where the revision guard would hold
+ * it. The highest wins; ties go to the node name that sorts first.
  */
 export interface ScoredNode extends NodeCandidate {
   readonly score: number;

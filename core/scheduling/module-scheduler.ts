@@ -28,6 +28,7 @@ import { allocatablePods, isTerminal } from './module-cap.ts';
 import { filterBases, unavailableMessage, type BaseSlots } from './node-fit.ts';
 import { pickBest, scoreCandidates } from './node-score.ts';
 import { placementHints, type BaseModules } from './placement-hints.ts';
+import { preferredPodAffinity } from './pod-affinity-score.ts';
 import { policySource, resolvePolicy, type SchedulingPolicy } from './policy.ts';
 import { topologySpread } from './topology-spread.ts';
 
@@ -247,6 +248,11 @@ export class ModuleScheduler {
     const scored = scoreCandidates(filtered, policy.policy, hints, {
       preferredAffinity,
       spreadCrowding: softSpreadCrowding(pod, bases, filtered),
+      podAffinity: preferredPodAffinity(
+        pod,
+        bases.flatMap((base) => base.pods.map((other) => ({ pod: other, node: base.node }))),
+        filtered.map((c) => c.node),
+      ),
     });
     const offered = new Set(filtered);
     // A score tap may only change scores: a base it adds is ignored, as is any change to the other fields.

@@ -1,6 +1,6 @@
 /**
  * How the scheduler plugin ranks the bases a pod fits (the score phase): the policy's score, 0 to 100, plus the
- * preferred node affinity, the soft topology spread and the update preference. Pure.
+ * preferred node and pod affinity, the soft topology spread and the update preference. Pure.
  *
  * - `scatter` (v1: "preferentially scheduled to machines with the fewest modules installed"): 100 for an empty
  *   base, falling linearly with the module pods on it;
@@ -13,7 +13,9 @@
  * matched weights, scaled so the best-matching candidate gets the maximum (kube-scheduler's normalisation). It is
  * half the policy's range because it is a soft wish: it decides between bases the policy finds close, and weighs
  * less than an update in place. The pod's ScheduleAnyway topology spread constraints add up to SPREAD_MAX, the
- * same soft weight, most to the candidates whose domains hold the fewest matching pods. `scoreNodes` plugins add
+ * same soft weight, most to the candidates whose domains hold the fewest matching pods; its preferred pod
+ * (anti-)affinity up to PREFERRED_POD_AFFINITY_MAX, most to the candidate with the highest weight sum, 0 to the
+ * lowest (min-max, as kube-scheduler normalises it). `scoreNodes` plugins add
  * to or change these numbers; the highest wins, ties go to the node name that sorts first (deterministic, unlike
  * kube-scheduler's random pick).
  */
@@ -26,6 +28,7 @@ export const IN_PLACE_BONUS = 100;
 export const HELD_PENALTY = -100;
 export const PREFERRED_AFFINITY_MAX = 50;
 export const SPREAD_MAX = 50;
+export const PREFERRED_POD_AFFINITY_MAX = 50;
 
 /** The soft wishes of the pod, per node name: each adds up to its maximum, normalised over the candidates. */
 export interface SoftPreferences {
@@ -36,6 +39,8 @@ export interface SoftPreferences {
    * crowding): less is better; undefined for a node without their topology keys, which gets nothing.
    */
   readonly spreadCrowding?: ReadonlyMap<string, number | undefined> | undefined;
+  /** The preferred pod (anti-)affinity sum (preferredPodAffinity): more is better, negative where avoided. */
+  readonly podAffinity?: ReadonlyMap<string, number> | undefined;
 }
 
 export function scoreCandidates(
@@ -50,13 +55,15 @@ export function scoreCandidates(
   const preferred = soft.preferredAffinity ?? new Map<string, number>();
   const topWeight = Math.max(0, ...names.map((name) => preferred.get(name) ?? 0));
   const spread = spreadScores(names, soft.spreadCrowding);
+  const podAffinity = minMax(names, soft.podAffinity, PREFERRED_POD_AFFINITY_MAX);
   return candidates.map((candidate, i) => {
     const fill = Math.min(1, candidate.modules / scale);
     const base = POLICY_SCORE_MAX * (policy === 'scatter' ? 1 - fill : fill);
     const name = names[i] ?? '';
     const affinity = topWeight > 0 ? (PREFERRED_AFFINITY_MAX * (preferred.get(name) ?? 0)) / topWeight : 0;
     const bonus = (hints.inPlace.has(name) ? IN_PLACE_BONUS : 0) + (hints.avoid.has(name) ? HELD_PENALTY : 0);
-    return { ...candidate, score: base + affinity + (spread.get(name) ?? 0) + bonus };
+    const wishes = affinity + (spread.get(name) ?? 0) + (podAffinity.get(name) ?? 0);
+    return { ...candidate, score: base + wishes + bonus };
   });
 }
 
@@ -82,6 +89,22 @@ function spreadScores(
     if (most > least) scores.set(name, (SPREAD_MAX * (most - value)) / (most - least));
     else if (someLackKeys) scores.set(name, SPREAD_MAX);
   }
+  return scores;
+}
+
+/** `max` for the highest value among the candidates, 0 for the lowest, linear between; nothing when all are equal. */
+function minMax(
+  names: readonly string[],
+  values: ReadonlyMap<string, number> | undefined,
+  max: number,
+): Map<string, number> {
+  const scores = new Map<string, number>();
+  if (!values) return scores;
+  const all = names.map((name) => values.get(name) ?? 0);
+  const low = Math.min(...all);
+  const high = Math.max(...all);
+  if (high === low) return scores;
+  for (const [i, name] of names.entries()) scores.set(name, (max * ((all[i] ?? 0) - low)) / (high - low));
   return scores;
 }
 

@@ -227,6 +227,35 @@ describe('scheduler plugin: scatter, stacking and rolling updates', () => {
     await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
   });
 
+  it('preferred pod affinity brings a module onto the base of the module it names, against scatter', async () => {
+    await apply(harness.namespace, [
+      await moduleDeployment('biz15', { baseNames: [baseName], schedulerName: 'koupleless' }),
+    ]);
+    const [first] = await readyPods(harness.kc, harness.namespace, 1, { app: 'biz15' });
+    const manifest = await moduleDeployment('biz16', { baseNames: [baseName], schedulerName: 'koupleless' });
+    const spec = manifest.spec.template.spec as { affinity?: Record<string, unknown> };
+    spec.affinity = {
+      ...spec.affinity,
+      podAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          {
+            weight: 10,
+            podAffinityTerm: {
+              topologyKey: 'kubernetes.io/hostname',
+              labelSelector: { matchLabels: { app: 'biz15' } },
+            },
+          },
+        ],
+      },
+    };
+    // Scatter alone sends biz16 to an empty base (100 against 67); the preference (+50) keeps it beside biz15.
+    await apply(harness.namespace, [manifest]);
+    const [second] = await readyPods(harness.kc, harness.namespace, 1, { app: 'biz16' });
+    expect(first?.spec?.nodeName).toBeDefined();
+    expect(second?.spec?.nodeName).toBe(first?.spec?.nodeName);
+    await deleteDeployments(harness.kc, harness.namespace, kmcForgotPods);
+  });
+
   it('topology spread: DoNotSchedule over racks beats stacking, and a missing topology key leaves the pod Pending', async () => {
     // Racks by hand (kubectl label), as a platform team labels its bases: two bases in rack a, one in rack b.
     const rackOf = new Map(nodes.map((node, i) => [node, i < 2 ? 'rack-a' : 'rack-b'] as const));
