@@ -180,3 +180,38 @@ export function uninstallFirstWarning(
           : ''),
     );
 }
+
+/**
+ * `whenUnsatisfiable: DoNotSchedule` spread constraints whose topology key the matching bases lack: the scheduler
+ * refuses a base without the key, so with none having it every pod stays Pending, and with some the pods go only
+ * to the others.
+ */
+export function spreadKeyWarnings(
+  spec: V1PodSpec | undefined,
+  nodes: readonly V1Node[],
+  matching: readonly string[],
+  warn: (code: WarningCode, message: string) => void,
+  notes: string[],
+): void {
+  if (matching.length === 0) return;
+  const byName = new Map(nodes.map((node) => [nodeName(node), node]));
+  const keys = new Set(
+    (spec?.topologySpreadConstraints ?? [])
+      .filter((c) => c.whenUnsatisfiable === 'DoNotSchedule')
+      .map((c) => c.topologyKey),
+  );
+  for (const key of keys) {
+    const lacking = matching.filter((name) => byName.get(name)?.metadata?.labels?.[key] === undefined);
+    if (lacking.length === matching.length)
+      warn(
+        'SpreadKeyMissing',
+        `no matching base has the label ${key} that a DoNotSchedule topology spread constraint spreads over: ` +
+          'every pod will stay Pending (label the bases, or make the constraint ScheduleAnyway)',
+      );
+    else if (lacking.length > 0)
+      notes.push(
+        `${String(lacking.length)} of ${String(matching.length)} matching bases lack the label ${key} of a ` +
+          `DoNotSchedule topology spread constraint: pods go only to the others (${lacking.join(', ')} excluded)`,
+      );
+  }
+}

@@ -13,7 +13,7 @@ import { isTerminal, rolloutName } from '../../rollout/module-rollout.ts';
 import { ANNOTATIONS, resolveStrategy, unbatchedReason, type Strategy } from '../../rollout/strategy.ts';
 import { isPeerDeployment, peerNodes } from '../../../plugins/peer-replica-syncer-plugin.ts';
 import { sameTemplate } from './applied-deployment.ts';
-import { basesLine, fitWarnings, uninstallFirstWarning } from './plan-bases.ts';
+import { basesLine, fitWarnings, spreadKeyWarnings, uninstallFirstWarning } from './plan-bases.ts';
 import type { PlanConfig } from './plan-config.ts';
 import type {
   Budgets,
@@ -180,7 +180,10 @@ export function planModel(input: PlanInput): PlanModel {
   if (risk) warn('ProgressDeadlineRisk', risk);
 
   const bases = basesLine(input, next, peerNames !== undefined);
-  if (kind !== 'none') fitWarnings(name, kind, replicas, budgets, bases, warn);
+  if (kind !== 'none') {
+    fitWarnings(name, kind, replicas, budgets, bases, warn);
+    spreadKeyWarnings(next.spec?.template.spec, input.nodes, bases.matching, warn, notes);
+  }
   if (kind === 'update' || kind === 'undo') uninstallFirstWarning(name, bases, budgets, warn, notes);
 
   const paused = next.spec?.paused === true;

@@ -103,6 +103,7 @@ export type WarningCode =
   | 'AntiAffinityCannotRoll'
   | 'PodsCannotFit'
   | 'NoMatchingBase'
+  | 'SpreadKeyMissing'
   | 'UninstallFirst'
   | 'BadAnnotation'
   | 'RolloutInProgress'

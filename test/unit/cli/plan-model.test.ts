@@ -509,6 +509,35 @@ describe('planModel: bases and warnings', () => {
     expect(codes(none)).toContain('NoMatchingBase');
   });
 
+  it('warns when no matching base has the label a DoNotSchedule spread constraint spreads over', () => {
+    const spreadOn =
+      (topologyKey: string, whenUnsatisfiable = 'DoNotSchedule') =>
+      (d: V1Deployment) => {
+        if (d.spec?.template.spec)
+          d.spec.template.spec.topologySpreadConstraints = [
+            { maxSkew: 1, topologyKey, whenUnsatisfiable, labelSelector: { matchLabels: { app: 'biz1' } } },
+          ];
+      };
+    const missing = update({ change: spreadOn('example.com/rack') });
+    expect(missing.warnings.find((w) => w.code === 'SpreadKeyMissing')?.message).toContain(
+      'no matching base has the label example.com/rack',
+    );
+    // ScheduleAnyway never refuses a base, and the hostname label every VNode has.
+    expect(codes(update({ change: spreadOn('example.com/rack', 'ScheduleAnyway') }))).toEqual([]);
+    expect(codes(update({ change: spreadOn('kubernetes.io/hostname') }))).toEqual([]);
+    // Some bases labelled: a note names the others.
+    const labelled = nodes(5).map((n, i) =>
+      i < 3
+        ? { ...n, metadata: { ...n.metadata, labels: { ...n.metadata?.labels, 'example.com/rack': 'r1' } } }
+        : n,
+    );
+    const partial = update({ nodes: labelled, change: spreadOn('example.com/rack') });
+    expect(codes(partial)).toEqual([]);
+    expect(partial.notes.join('\n')).toContain(
+      '2 of 5 matching bases lack the label example.com/rack of a DoNotSchedule topology spread constraint',
+    );
+  });
+
   it('counts only Ready, schedulable bases whose taints the template tolerates', () => {
     const model = update({
       nodes: [
