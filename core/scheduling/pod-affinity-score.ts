@@ -7,7 +7,7 @@
  * of it. A pod being deleted counts for nothing: it is leaving. Raw sums, normalised by scoreCandidates. Pure.
  */
 import type { V1Node, V1Pod, V1WeightedPodAffinityTerm } from '@kubernetes/client-node';
-import { termMatches, type PlacedPod } from './pod-affinity.ts';
+import { termMatches, topologyValue, type PlacedPod } from './pod-affinity.ts';
 
 /** The raw preferred pod (anti-)affinity sum per candidate node name; empty when no term is involved. */
 export function preferredPodAffinity(
@@ -23,28 +23,30 @@ export function preferredPodAffinity(
     domains.set(domain, (domains.get(domain) ?? 0) + weight);
     byDomain.set(key, domains);
   };
-  const own = { affinity: affinityOf(pod), anti: antiAffinityOf(pod) };
   for (const other of placed) {
     if (other.pod.metadata?.deletionTimestamp) continue;
-    for (const { weight, podAffinityTerm: term } of own.affinity)
-      if (termMatches(term, pod, other.pod))
-        add(term.topologyKey, labelOf(other.node, term.topologyKey), weight);
-    for (const { weight, podAffinityTerm: term } of own.anti)
-      if (termMatches(term, pod, other.pod))
-        add(term.topologyKey, labelOf(other.node, term.topologyKey), -weight);
-    for (const { weight, podAffinityTerm: term } of affinityOf(other.pod))
-      if (termMatches(term, other.pod, pod))
-        add(term.topologyKey, labelOf(other.node, term.topologyKey), weight);
-    for (const { weight, podAffinityTerm: term } of antiAffinityOf(other.pod))
-      if (termMatches(term, other.pod, pod))
-        add(term.topologyKey, labelOf(other.node, term.topologyKey), -weight);
+    // Terms written on `owner` that select `target` give their weight to the placed pod's domain.
+    const weigh = (
+      terms: readonly V1WeightedPodAffinityTerm[],
+      sign: 1 | -1,
+      owner: V1Pod,
+      target: V1Pod,
+    ) => {
+      for (const { weight, podAffinityTerm: term } of terms)
+        if (termMatches(term, owner, target))
+          add(term.topologyKey, topologyValue(other.node, term.topologyKey), sign * weight);
+    };
+    weigh(affinityOf(pod), 1, pod, other.pod);
+    weigh(antiAffinityOf(pod), -1, pod, other.pod);
+    weigh(affinityOf(other.pod), 1, other.pod, pod);
+    weigh(antiAffinityOf(other.pod), -1, other.pod, pod);
   }
   const scores = new Map<string, number>();
   if (byDomain.size === 0) return scores;
   for (const node of candidates) {
     let total = 0;
     for (const [key, domains] of byDomain) {
-      const domain = labelOf(node, key);
+      const domain = topologyValue(node, key);
       if (domain !== undefined) total += domains.get(domain) ?? 0;
     }
     scores.set(node.metadata?.name ?? '', total);
@@ -58,8 +60,4 @@ function affinityOf(pod: V1Pod): readonly V1WeightedPodAffinityTerm[] {
 
 function antiAffinityOf(pod: V1Pod): readonly V1WeightedPodAffinityTerm[] {
   return pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
-}
-
-function labelOf(node: V1Node, key: string): string | undefined {
-  return node.metadata?.labels?.[key];
 }

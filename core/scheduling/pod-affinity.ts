@@ -99,7 +99,8 @@ function affinityTerms(pod: V1Pod): readonly V1PodAffinityTerm[] {
   return pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
 }
 
-function topologyValue(node: V1Node, key: string): string | undefined {
+/** The node's domain for a topology key: its label value, undefined when the node is outside every domain. */
+export function topologyValue(node: V1Node, key: string): string | undefined {
   return node.metadata?.labels?.[key];
 }
 

@@ -16,6 +16,7 @@
 import type { V1LabelSelector, V1Node, V1Pod, V1TopologySpreadConstraint } from '@kubernetes/client-node';
 import { selectorMatches } from '../kube/label-selector.ts';
 import { templateFitsNode } from '../kube/node-affinity.ts';
+import { topologyValue } from './pod-affinity.ts';
 import { untoleratedTaint } from './taints.ts';
 
 /** A base as the spread counts it: its node and the pods placed on it (not terminal). */
@@ -48,8 +49,9 @@ export function topologySpread(pod: V1Pod, bases: readonly SpreadBase[]): Topolo
   const constraints = pod.spec?.topologySpreadConstraints ?? [];
   const hard = constraints.filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
   const soft = constraints.filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
-  const hardCounts = hard.map((c) => domainCounts(pod, c, bases, hard));
-  const softCounts = soft.map((c) => domainCounts(pod, c, bases, soft));
+  // Counted on first use: the filter asks only about hard constraints, the score only about soft ones.
+  let hardCounts: Map<string, number>[] | undefined;
+  let softCounts: Map<string, number>[] | undefined;
   const labels = pod.metadata?.labels ?? {};
 
   return {
@@ -57,6 +59,7 @@ export function topologySpread(pod: V1Pod, bases: readonly SpreadBase[]): Topolo
       for (const [i, constraint] of hard.entries()) {
         const domain = topologyValue(node, constraint.topologyKey);
         if (domain === undefined) return { kind: 'MissingTopologyKey', topologyKey: constraint.topologyKey };
+        hardCounts ??= hard.map((c) => domainCounts(pod, c, bases, hard));
         const counts = hardCounts[i] ?? new Map<string, number>();
         const selector = effectiveSelector(constraint, labels);
         const self = selector && selectorMatches(selector, labels) ? 1 : 0;
@@ -73,6 +76,7 @@ export function topologySpread(pod: V1Pod, bases: readonly SpreadBase[]): Topolo
       for (const [i, constraint] of soft.entries()) {
         const domain = topologyValue(node, constraint.topologyKey);
         if (domain === undefined) return undefined;
+        softCounts ??= soft.map((c) => domainCounts(pod, c, bases, soft));
         const counts = softCounts[i] ?? new Map<string, number>();
         total += (counts.get(domain) ?? 0) * Math.log(counts.size + 2);
       }
@@ -138,8 +142,4 @@ function effectiveSelector(
     ...constraint.labelSelector,
     matchExpressions: [...(constraint.labelSelector.matchExpressions ?? []), ...extra],
   };
-}
-
-function topologyValue(node: V1Node, key: string): string | undefined {
-  return node.metadata?.labels?.[key];
 }
